@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from caredoor.core.accounts.policy import Portal
+from caredoor.core.brands.choices import SignInMethod
+from caredoor.ui.nav import NAV
+
+
+def _nav(request: HttpRequest, ctx: Any) -> list[dict[str, Any]]:
+    items = []
+    for label, name, capability in NAV.get(ctx.portal, []):
+        if capability and not ctx.can(capability):
+            continue
+        try:
+            items.append({"label": label, "url": reverse(name), "current": False})
+        except NoReverseMatch:
+            continue
+    # The current entry is the one whose URL is the longest prefix of the path.
+    matches = [i for i in items if request.path.startswith(i["url"])]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["current"] = True
+    return items
+
+
+def brand(request: HttpRequest) -> dict[str, Any]:
+    brand = getattr(request, "brand", None)
+    ctx = getattr(request, "portal", None)
+    names = dict(settings.LANGUAGES)
+    offered = brand.languages if brand else [c for c, _n in settings.LANGUAGES]
+    methods = set(brand.sign_in_methods) if brand else {SignInMethod.PASSWORD}
+    return {
+        "brand": brand,
+        "portal_ctx": ctx,
+        "portal": ctx.portal if ctx else None,
+        "portal_label": Portal(ctx.portal).label if ctx else "",
+        "nav_items": _nav(request, ctx) if ctx else [],
+        "site_name": brand.name if brand else "Caredoor",
+        "offered_languages": [(code, names.get(code, code)) for code in offered],
+        "sign_in": {m: (m in methods) for m in SignInMethod.values},
+    }
