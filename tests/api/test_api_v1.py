@@ -37,8 +37,12 @@ def test_healthz_checks_database_and_channel_layer(db, client):
 
 
 def test_healthz_reports_a_broken_channel_layer(db, client):
-    broken = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                          "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]}}}
+    broken = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://127.0.0.1:1/0"]},
+        }
+    }
     from channels.layers import channel_layers
 
     with override_settings(CHANNEL_LAYERS=broken):
@@ -73,8 +77,9 @@ def test_websocket_refuses_anonymous_unknown_host_and_foreign_origin(world, clie
     communicator = _communicator("unknown.example")
     assert async_to_sync(_connect)(communicator) == (False, CLOSE_FORBIDDEN)
     session = client_for(world.a.patient, world.a.brand).cookies["sessionid"].value
-    communicator = _communicator("a.test", origin="http://evil.example",
-                                 cookie=f"sessionid={session}")
+    communicator = _communicator(
+        "a.test", origin="http://evil.example", cookie=f"sessionid={session}"
+    )
     assert async_to_sync(_connect)(communicator) == (False, CLOSE_FORBIDDEN)
 
 
@@ -83,8 +88,9 @@ def test_websocket_accepts_a_signed_in_person(world, client_for):
     session = client_for(world.a.patient, world.a.brand).cookies["sessionid"].value
 
     async def scenario():
-        communicator = _communicator("a.test", origin="http://a.test",
-                                     cookie=f"sessionid={session}")
+        communicator = _communicator(
+            "a.test", origin="http://a.test", cookie=f"sessionid={session}"
+        )
         connected, _ = await communicator.connect()
         assert connected
         hello = await communicator.receive_json_from()

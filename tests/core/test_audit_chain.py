@@ -1,3 +1,4 @@
+import itertools
 import threading
 
 import pytest
@@ -22,7 +23,7 @@ def _raw(sql: str, params: list) -> None:
 def test_chain_links_every_event_to_the_previous():
     events = _events(5)
     assert events[0].prev_hash == audit.GENESIS
-    for previous, event in zip(events, events[1:], strict=False):
+    for previous, event in itertools.pairwise(events):
         assert event.prev_hash == previous.hash
         assert event.seq == previous.seq + 1
     report = audit.verify_chain(batch=2)
@@ -60,8 +61,10 @@ def test_rehashed_forgery_breaks_the_next_link():
     forged = AuditEvent.objects.get(seq=events[1].seq)
     forged.action = "forged"
     new_hash = audit.compute_hash(forged)
-    _raw("UPDATE compliance_auditevent SET action = %s, hash = %s WHERE seq = %s",
-         ["forged", new_hash, events[1].seq])
+    _raw(
+        "UPDATE compliance_auditevent SET action = %s, hash = %s WHERE seq = %s",
+        ["forged", new_hash, events[1].seq],
+    )
     report = audit.verify_chain()
     assert report.broken_seq == events[2].seq
     assert report.reason == "link to the previous event is broken"
@@ -101,7 +104,7 @@ def test_concurrent_appends_never_fork_the_chain():
         try:
             for i in range(10):
                 audit.record("test.concurrent", data={"writer": k, "i": i})
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
         finally:
             connection.close()

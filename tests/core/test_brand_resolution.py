@@ -49,8 +49,9 @@ def test_theme_css_carries_the_brand_colours(world, client):
     css = response.content.decode()
     assert "--brand-primary:#6d28d9" in css
     assert "--brand-on-primary:#ffffff" in css
-    again = client.get("/brand/theme.css", HTTP_HOST="a-sister.test",
-                       HTTP_IF_NONE_MATCH=response["ETag"])
+    again = client.get(
+        "/brand/theme.css", HTTP_HOST="a-sister.test", HTTP_IF_NONE_MATCH=response["ETag"]
+    )
     assert again.status_code == 304
 
 
@@ -59,8 +60,10 @@ def test_page_language_follows_brand_then_person(world, client_for):
     world.a.brand.save()
     client = client_for(None, world.a.brand)
     assert '<html lang="de">' in client.get("/").content.decode()
-    assert '<html lang="en">' in client.get("/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8") \
-        .content.decode()
+    assert (
+        '<html lang="en">'
+        in client.get("/", HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.8").content.decode()
+    )
     # A language the brand does not offer falls back to the brand's default.
     assert '<html lang="de">' in client.get("/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     world.a.patient.language = "en"
@@ -121,6 +124,10 @@ def test_create_brand_is_all_or_nothing(world):
 
     before = Brand.objects.count()
     with pytest.raises(ValidationError):
-        do_create_brand(network=world.a.network, slug="dup", fields=factories.brand_fields(),
-                        primary_host="a.test")
+        do_create_brand(
+            network=world.a.network,
+            slug="dup",
+            fields=factories.brand_fields(),
+            primary_host="a.test",
+        )
     assert Brand.objects.count() == before

@@ -13,8 +13,11 @@ def test_defaults_are_the_embedded_setup(tmp_path):
 
 def test_urls_switch_to_services(tmp_path):
     config = load(
-        {"DATABASE_URL": "postgres://u:p@db.internal:5432/caredoor",
-         "REDIS_URL": "redis://cache:6379/0", "PORT": "9000"},
+        {
+            "DATABASE_URL": "postgres://u:p@db.internal:5432/caredoor",
+            "REDIS_URL": "redis://cache:6379/0",
+            "PORT": "9000",
+        },
         base_dir=tmp_path,
     )
     assert config.database_url.startswith("postgres://")
@@ -45,13 +48,12 @@ def test_malformed_values_name_the_variable(tmp_path, name, value, message):
 
 
 def test_production_demands_real_secrets(tmp_path):
-    with pytest.raises(ConfigError, match="^SECRET_KEY:"):
+    with pytest.raises(ConfigError, match=r"^SECRET_KEY:"):
         load({"CAREDOOR_ENV": "production"}, base_dir=tmp_path)
-    with pytest.raises(ConfigError, match="^FIELD_ENCRYPTION_KEYS:"):
+    with pytest.raises(ConfigError, match=r"^FIELD_ENCRYPTION_KEYS:"):
         load({"CAREDOOR_ENV": "production", "SECRET_KEY": "x" * 40}, base_dir=tmp_path)
     config = load(
-        {"CAREDOOR_ENV": "production", "SECRET_KEY": "x" * 40,
-         "FIELD_ENCRYPTION_KEYS": "k1,k2"},
+        {"CAREDOOR_ENV": "production", "SECRET_KEY": "x" * 40, "FIELD_ENCRYPTION_KEYS": "k1,k2"},
         base_dir=tmp_path,
     )
     assert config.production and not config.debug
@@ -64,10 +66,15 @@ def test_start_up_stops_with_the_message(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "DATABASE_URL": "mysql://nope", "CAREDOOR_DATA_DIR": str(tmp_path),
-           "DJANGO_SETTINGS_MODULE": "caredoor.config.settings"}
-    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, capture_output=True,
-                            text=True, check=False)
+    env = {
+        **os.environ,
+        "DATABASE_URL": "mysql://nope",
+        "CAREDOOR_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "caredoor.config.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, check=False
+    )
     assert result.returncode != 0
     assert "DATABASE_URL: expected a URL starting with" in result.stderr
 
@@ -77,11 +84,19 @@ def test_production_settings_turn_on_secure_cookies(tmp_path):
     import subprocess
     import sys
 
-    env = {**os.environ, "CAREDOOR_ENV": "production", "SECRET_KEY": "s" * 50,
-           "FIELD_ENCRYPTION_KEYS": "uWsG7Sbq1gZS3l7tD7kLx5xqvFQv8yq4dXfE2pQp3bA=",
-           "CAREDOOR_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "caredoor.config.settings"}
-    code = ("import django;django.setup();from django.conf import settings as s;"
-            "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.DEBUG)")
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                            text=True, check=True)
+    env = {
+        **os.environ,
+        "CAREDOOR_ENV": "production",
+        "SECRET_KEY": "s" * 50,
+        "FIELD_ENCRYPTION_KEYS": "uWsG7Sbq1gZS3l7tD7kLx5xqvFQv8yq4dXfE2pQp3bA=",
+        "CAREDOOR_DATA_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "caredoor.config.settings",
+    }
+    code = (
+        "import django;django.setup();from django.conf import settings as s;"
+        "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.DEBUG)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
     assert result.stdout.split() == ["True", "True", "True", "False"]

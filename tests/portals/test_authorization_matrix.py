@@ -145,16 +145,22 @@ def test_people_with_mfa_roles_cannot_remove_their_second_factor(world):
 def test_acting_membership_switch_is_validated(world, client_for):
     from tests import factories
 
-    factories.grant(world.a.org_admin, "finance", network=world.a.network,
-                    organization=world.a.clinic)
+    factories.grant(
+        world.a.org_admin, "finance", network=world.a.network, organization=world.a.clinic
+    )
     client = client_for(world.a.org_admin, world.a.brand)
     memberships = {m.role: m.pk for m in world.a.org_admin.memberships.all()}
     assert "Organization admin" in client.get("/org/").content.decode()
-    response = client.post("/accounts/acting/", {"portal": "organization",
-                                                 "membership": memberships["finance"]})
+    response = client.post(
+        "/accounts/acting/", {"portal": "organization", "membership": memberships["finance"]}
+    )
     assert response.status_code == 302
     assert "Acting as" in client.get("/org/").content.decode()
     # Someone else's membership id is refused.
     foreign = world.b.operator.memberships.get().pk
-    assert client.post("/accounts/acting/", {"portal": "organization",
-                                             "membership": foreign}).status_code == 404
+    assert (
+        client.post(
+            "/accounts/acting/", {"portal": "organization", "membership": foreign}
+        ).status_code
+        == 404
+    )

@@ -25,8 +25,9 @@ def _signed_in(client) -> bool:
 
 def test_password_sign_in_lands_in_the_persons_portal(world, client_for):
     client = client_for(None, world.a.brand)
-    response = client.post("/accounts/login/", {"login": world.a.patient.email,
-                                                "password": factories.PASSWORD})
+    response = client.post(
+        "/accounts/login/", {"login": world.a.patient.email, "password": factories.PASSWORD}
+    )
     assert response.status_code == 302 and response["Location"] == "/"
     event = AuditEvent.objects.filter(action="auth.sign_in").latest("seq")
     assert event.actor == world.a.patient and event.brand == world.a.brand
@@ -35,15 +36,17 @@ def test_password_sign_in_lands_in_the_persons_portal(world, client_for):
 
 def test_specialist_lands_in_the_specialist_portal(world, client_for):
     client = client_for(None, world.a.brand)
-    response = client.post("/accounts/login/", {"login": world.a.specialist.email,
-                                                "password": factories.PASSWORD})
+    response = client.post(
+        "/accounts/login/", {"login": world.a.specialist.email, "password": factories.PASSWORD}
+    )
     assert response["Location"] == "/specialist/"
 
 
 def test_failed_sign_in_is_audited_without_the_password(world, client_for):
     client = client_for(None, world.a.brand)
-    response = client.post("/accounts/login/", {"login": world.a.patient.email,
-                                                "password": "wrong-password-1"})
+    response = client.post(
+        "/accounts/login/", {"login": world.a.patient.email, "password": "wrong-password-1"}
+    )
     assert response.status_code == 200 and not _signed_in(client)
     event = AuditEvent.objects.filter(action="auth.sign_in_failed").latest("seq")
     assert event.data == {"email": world.a.patient.email}
@@ -53,8 +56,10 @@ def test_failed_sign_in_is_audited_without_the_password(world, client_for):
 def test_mfa_roles_need_their_code(world, client_for):
     cache.clear()
     client = client_for(None, world.a.brand)
-    response = client.post("/accounts/login/?next=/org/", {"login": world.a.org_admin.email,
-                                                           "password": factories.PASSWORD})
+    response = client.post(
+        "/accounts/login/?next=/org/",
+        {"login": world.a.org_admin.email, "password": factories.PASSWORD},
+    )
     assert response.status_code == 302 and "/2fa/authenticate" in response["Location"]
     assert not _signed_in(client)
     bad = client.post(response["Location"], {"code": "000000"})
@@ -80,8 +85,9 @@ def test_login_page_offers_only_the_brands_methods(world, client_for):
 def test_password_post_is_refused_where_passwords_are_off(world, client_for):
     _set_methods(world.a.brand, ["magic_link"])
     client = client_for(None, world.a.brand)
-    response = client.post("/accounts/login/", {"login": world.a.patient.email,
-                                                "password": factories.PASSWORD})
+    response = client.post(
+        "/accounts/login/", {"login": world.a.patient.email, "password": factories.PASSWORD}
+    )
     assert response.status_code == 200
     assert "Password sign-in is not offered on this site." in response.content.decode()
     assert not _signed_in(client)
@@ -101,8 +107,7 @@ def test_email_code_exists_only_where_offered(world, client_for):
     assert mail.outbox[-1].subject.startswith("[Brand A]")
     response = client.post("/accounts/login/code/confirm/", {"code": code})
     assert response.status_code == 302 and _signed_in(client)
-    assert AuditEvent.objects.filter(action="auth.sign_in").latest("seq").data == {
-        "method": "code"}
+    assert AuditEvent.objects.filter(action="auth.sign_in").latest("seq").data == {"method": "code"}
 
 
 def test_magic_link_is_single_use_and_needs_a_click(world, client_for):
@@ -146,9 +151,14 @@ def test_magic_link_is_off_where_not_offered_and_not_for_mfa_roles(world, client
 
 def test_sign_up_makes_a_patient_of_this_brand_only(world, client_for):
     client = client_for(None, world.a.brand)
-    response = client.post("/accounts/signup/", {
-        "email": "new.person@example.test", "password1": "a-long-pass-phrase-7",
-        "password2": "a-long-pass-phrase-7"})
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "email": "new.person@example.test",
+            "password1": "a-long-pass-phrase-7",
+            "password2": "a-long-pass-phrase-7",
+        },
+    )
     assert response.status_code == 302
     user = User.objects.get(email="new.person@example.test")
     memberships = list(Membership.objects.filter(user=user))
@@ -159,14 +169,18 @@ def test_sign_up_makes_a_patient_of_this_brand_only(world, client_for):
     assert sister.get("/account/").status_code == 403
 
 
-@pytest.mark.parametrize(("methods", "visibility"), [(["password"], "private"),
-                                                     (["magic_link"], "public")])
-def test_sign_up_is_closed_on_private_brands_and_without_passwords(world, client_for, methods,
-                                                                   visibility):
+@pytest.mark.parametrize(
+    ("methods", "visibility"), [(["password"], "private"), (["magic_link"], "public")]
+)
+def test_sign_up_is_closed_on_private_brands_and_without_passwords(
+    world, client_for, methods, visibility
+):
     _set_methods(world.a.brand, methods, visibility)
     client = client_for(None, world.a.brand)
-    client.post("/accounts/signup/", {"email": "x@example.test", "password1": "a-long-pass-7x",
-                                      "password2": "a-long-pass-7x"})
+    client.post(
+        "/accounts/signup/",
+        {"email": "x@example.test", "password1": "a-long-pass-7x", "password2": "a-long-pass-7x"},
+    )
     assert not User.objects.filter(email="x@example.test").exists()
 
 
@@ -182,12 +196,17 @@ def test_mfa_changes_are_audited(world):
     from allauth.mfa.models import Authenticator
 
     authenticator = world.a.patient.authenticator_set.create(type=Authenticator.Type.TOTP, data={})
-    signals.authenticator_added.send(sender=Authenticator, request=None, user=world.a.patient,
-                                     authenticator=authenticator)
-    signals.authenticator_removed.send(sender=Authenticator, request=None, user=world.a.patient,
-                                       authenticator=authenticator)
-    actions = list(AuditEvent.objects.filter(actor=world.a.patient).order_by("seq")
-                   .values_list("action", flat=True))
+    signals.authenticator_added.send(
+        sender=Authenticator, request=None, user=world.a.patient, authenticator=authenticator
+    )
+    signals.authenticator_removed.send(
+        sender=Authenticator, request=None, user=world.a.patient, authenticator=authenticator
+    )
+    actions = list(
+        AuditEvent.objects.filter(actor=world.a.patient)
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
     assert actions[-2:] == ["mfa.added", "mfa.removed"]
 
 

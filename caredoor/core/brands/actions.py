@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
@@ -42,6 +42,7 @@ def _audit_value(value: Any) -> Any:
 
 
 def _check_host_free(host: str) -> str:
+    """The normalized host, or ``ValidationError({"host": ...})`` if it is malformed or taken."""
     host = host.strip().lower()
     try:
         Domain(host=host).clean_fields(exclude=["brand"])
@@ -65,11 +66,26 @@ def do_create_brand(
     actor_role: str = "",
     request: HttpRequest | None = None,
 ) -> Brand:
+    """Create a brand with its primary domain.
+
+    Every problem is reported at once (the brand's fields and the host), as one
+    ``ValidationError`` keyed by field (the host under ``"host"``); nothing is written
+    then, not even an uploaded logo, which is stored only when the brand is saved.
+    """
     brand = Brand(network=network, slug=slug, **fields)
-    brand.full_clean()
-    host = _check_host_free(primary_host)
+    errors: dict[str, list[ValidationError]] = {}
+    try:
+        brand.full_clean()
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    try:
+        host = _check_host_free(primary_host)
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    if errors:
+        raise ValidationError(errors)
     brand.save()
-    Domain.objects.create(brand=brand, host=host, is_primary=True)
+    _create_domain(brand, host, is_primary=True)
     audit.record(
         "brand.created",
         actor=actor,
@@ -82,6 +98,15 @@ def do_create_brand(
     return brand
 
 
+def _create_domain(brand: Brand, host: str, *, is_primary: bool) -> Domain:
+    try:
+        with transaction.atomic():
+            return Domain.objects.create(brand=brand, host=host, is_primary=is_primary)
+    except IntegrityError:
+        # Another request took the host between the check and the insert.
+        raise ValidationError({"host": _("This host is already in use.")}) from None
+
+
 @transaction.atomic
 def do_update_brand(
     brand: Brand,
@@ -91,7 +116,12 @@ def do_update_brand(
     actor_role: str,
     request: HttpRequest | None = None,
 ) -> list[str]:
-    """Apply changes to a brand; the audit records each changed field's old and new value."""
+    """Apply changes to a brand; the audit records each changed field's old and new value.
+
+    ``changes`` may carry a new logo as an uploaded or in-memory file (stored when the brand
+    is saved, after validation) or ``""`` to remove it. ``ValidationError`` from the model
+    leaves the brand, its files and the audit trail untouched.
+    """
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
@@ -125,7 +155,7 @@ def do_add_domain(
     brand: Brand, host: str, *, actor: Any, actor_role: str, request: HttpRequest | None = None
 ) -> Domain:
     host = _check_host_free(host)
-    domain = Domain.objects.create(brand=brand, host=host, is_primary=False)
+    domain = _create_domain(brand, host, is_primary=False)
     audit.record(
         "domain.added",
         actor=actor,
@@ -142,8 +172,10 @@ def do_add_domain(
 def do_remove_domain(
     domain: Domain, *, actor: Any, actor_role: str, request: HttpRequest | None = None
 ) -> None:
-    if domain.is_primary:
+    locked = Domain.objects.select_for_update().select_related("brand").get(pk=domain.pk)
+    if locked.is_primary:
         raise ValidationError(_("Make another domain primary before removing this one."))
+    domain = locked
     brand, host = domain.brand, domain.host
     audit.record(
         "domain.removed",
@@ -161,6 +193,7 @@ def do_remove_domain(
 def do_make_primary(
     domain: Domain, *, actor: Any, actor_role: str, request: HttpRequest | None = None
 ) -> None:
+    domain = Domain.objects.select_for_update().select_related("brand").get(pk=domain.pk)
     if domain.is_primary:
         return
     previous = (

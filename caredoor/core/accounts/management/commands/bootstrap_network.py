@@ -35,23 +35,37 @@ class Command(BaseCommand):
             with transaction.atomic():
                 network = Network.objects.create(slug=slug, name=opts["network"])
                 operator_org = do_create_organization(
-                    network=network, kind=OrgKind.OPERATOR, name=opts["network"],
-                    slug=f"{slug}-operator", brands=[])
+                    network=network,
+                    kind=OrgKind.OPERATOR,
+                    name=opts["network"],
+                    slug=f"{slug}-operator",
+                    brands=[],
+                )
                 do_create_brand(
-                    network=network, slug=slugify(opts["brand"]), primary_host=opts["host"],
-                    fields={"name": opts["brand"], "primary_color": "#1f4e79",
-                            "accent_color": "#0f766e", "languages": ["en"],
-                            "modules": ["booking", "video", "messaging"],
-                            "sign_in_methods": ["password"]},
+                    network=network,
+                    slug=slugify(opts["brand"]),
+                    primary_host=opts["host"],
+                    fields={
+                        "name": opts["brand"],
+                        "primary_color": "#1f4e79",
+                        "accent_color": "#0f766e",
+                        "languages": ["en"],
+                        "modules": ["booking", "video", "messaging"],
+                        "sign_in_methods": ["password"],
+                    },
                 )
                 user = User.objects.filter(email=opts["operator_email"].lower()).first()
                 if user is None:
                     if not password:
                         raise CommandError("A new operator account needs a password.")
                     user = User.objects.create_user(opts["operator_email"], password)
-                do_grant_membership(user=user, role=Role.OPERATOR, network=network,
-                                    organization=operator_org)
+                do_grant_membership(
+                    user=user, role=Role.OPERATOR, network=network, organization=operator_org
+                )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
-        self.stdout.write(self.style.SUCCESS(
-            f"Network ready. Sign in at http://{opts['host']}/org/ as {user.email}."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Network ready. Sign in at http://{opts['host']}/org/ as {user.email}."
+            )
+        )
