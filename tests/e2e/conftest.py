@@ -1,0 +1,162 @@
+"""Browser tests: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+No pytest-playwright plugin: one headless Chromium for the package, one fresh context (cookies,
+viewport) per test. Brand hosts (``*.test``, ``*.localhost``) resolve to 127.0.0.1 through
+Chromium's host resolver rules, so every brand is reached on the live server's port.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from caredoor.core.accounts.models import User
+from caredoor.core.brands.models import Brand, Network
+from caredoor.core.organizations.models import Organization
+from tests import factories
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP *.test 127.0.0.1",
+]
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+# Two brands of one network, with colours unlike the stylesheet's fallback (#1f4e79), so a
+# header in the brand colour proves the brand's theme.css was applied.
+SITES = {
+    "lakeside": {"host": "lakeside.test", "name": "Lakeside Care", "primary": "#9d174d"},
+    "summit": {"host": "summit.localhost", "name": "Summit Health", "primary": "#0e7490"},
+}
+PORTAL_ROLES = ["patient", "specialist", "org_admin", "affiliate"]
+
+
+@dataclass
+class Site:
+    key: str
+    host: str
+    brand: Brand
+    clinic: Organization
+    people: dict[str, User] = field(default_factory=dict)
+
+    def base(self, live_server) -> str:  # type: ignore[no-untyped-def]
+        """``http://<brand host>:<live server port>``, without a trailing slash."""
+        return f"http://{self.host}:{port_of(live_server)}"
+
+
+@dataclass
+class BrandWorld:
+    network: Network
+    sites: dict[str, Site]
+
+
+def port_of(live_server) -> int:  # type: ignore[no-untyped-def]
+    match = re.search(r":(\d+)$", live_server.url)
+    assert match, live_server.url
+    return int(match.group(1))
+
+
+def email_for(role: str, site_key: str) -> str:
+    return f"{role.replace('_', '.')}.{site_key}@example.test"
+
+
+@pytest.fixture
+def brand_world(transactional_db) -> BrandWorld:  # type: ignore[no-untyped-def]
+    """Two brands on one network, each with its own clinic and its portal personas."""
+    cache.clear()
+    network = factories.make_network("e2e-network")
+    sites: dict[str, Site] = {}
+    for key, spec in SITES.items():
+        brand = factories.make_brand(
+            network,
+            spec["host"],
+            slug=key,
+            name=spec["name"],
+            primary_color=spec["primary"],
+            accent_color="#374151",
+            tagline=f"Care from {spec['name']}.",
+        )
+        clinic = factories.make_org(network, "clinic", [brand], slug=f"{key}-clinic")
+        site = Site(key=key, host=spec["host"], brand=brand, clinic=clinic)
+        for role in PORTAL_ROLES:
+            user = factories.make_user(
+                email_for(role, key), name=f"{role.replace('_', ' ').title()} {spec['name']}"
+            )
+            factories.grant(user, role, network=network, brand=brand, organization=clinic)
+            site.people[role] = user
+        sites[key] = site
+    return BrandWorld(network=network, sites=sites)
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """One Chromium for all browser tests, shut down when the last of them is done.
+
+    Package scope, not session scope: while Playwright's sync API is started, its event loop
+    counts as running on the main thread, so ``asyncio.run`` (used by the integration tests)
+    fails and Django's async-safety guard refuses ORM calls. Tests after this package must
+    not inherit that, and the browser tests themselves need the guard relaxed.
+    """
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (make chromium)")
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _context(browser: Browser, viewport: dict[str, int]) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport=viewport, locale="en-GB")
+    context.set_default_timeout(15_000)
+    context.set_default_navigation_timeout(15_000)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    yield from _context(browser, DESKTOP)
+
+
+@pytest.fixture
+def phone_context(browser: Browser) -> Iterator[BrowserContext]:
+    yield from _context(browser, PHONE)
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
