@@ -38,7 +38,10 @@ class BrandOriginMiddleware:
         known = brand is not None or host in settings.PLATFORM_HOSTS
         same_origin = not origin or normalize_host(urlsplit(origin).netloc) == host
         if not known or not same_origin:
+            # Accept, then close at once: a close before accepting becomes a bare HTTP 403
+            # and the client could not tell "forbidden" from "sign in first".
             await receive()  # the websocket.connect message
+            await send({"type": "websocket.accept"})
             await send({"type": "websocket.close", "code": CLOSE_FORBIDDEN})
             return None
         return await self.inner({**scope, "brand": brand}, receive, send)
@@ -50,6 +53,7 @@ class PingConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
+            await self.accept()  # accept first so the close code reaches the client
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.group = f"user.{user.pk}"

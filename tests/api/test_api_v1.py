@@ -65,22 +65,26 @@ def _communicator(host: str, *, origin: str | None = None, cookie: str | None = 
     return WebsocketCommunicator(application, "/ws/ping/", headers=headers)
 
 
-async def _connect(communicator):
-    connected, code = await communicator.connect()
-    return connected, code
+async def _close_code(communicator):
+    """Refusals accept and close at once, so the client learns why from the close code."""
+    connected, _ = await communicator.connect()
+    assert connected
+    message = await communicator.receive_output()
+    assert message["type"] == "websocket.close"
+    return message["code"]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_websocket_refuses_anonymous_unknown_host_and_foreign_origin(world, client_for):
     communicator = _communicator("a.test")
-    assert async_to_sync(_connect)(communicator) == (False, CLOSE_UNAUTHENTICATED)
+    assert async_to_sync(_close_code)(communicator) == CLOSE_UNAUTHENTICATED
     communicator = _communicator("unknown.example")
-    assert async_to_sync(_connect)(communicator) == (False, CLOSE_FORBIDDEN)
+    assert async_to_sync(_close_code)(communicator) == CLOSE_FORBIDDEN
     session = client_for(world.a.patient, world.a.brand).cookies["sessionid"].value
     communicator = _communicator(
         "a.test", origin="http://evil.example", cookie=f"sessionid={session}"
     )
-    assert async_to_sync(_connect)(communicator) == (False, CLOSE_FORBIDDEN)
+    assert async_to_sync(_close_code)(communicator) == CLOSE_FORBIDDEN
 
 
 @pytest.mark.django_db(transaction=True)

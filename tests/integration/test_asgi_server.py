@@ -112,13 +112,13 @@ def test_api_brand_is_the_brand_of_the_host(server: Server) -> None:
 
 def test_ws_anonymous_is_refused(server: Server) -> None:
     status, code = asyncio.run(refusal(server, origin=server.origin(BRAND_HOST)))
-    assert (status, code) in {(403, None), (None, 4401)}
+    assert (status, code) == (None, 4401)
 
 
 def test_ws_foreign_origin_is_refused(server: Server, patient_session: str) -> None:
     session = patient_session
     status, code = asyncio.run(refusal(server, origin="http://evil.example", session=session))
-    assert (status, code) in {(403, None), (None, 4403)}
+    assert (status, code) == (None, 4403)
 
 
 def test_ws_unknown_host_is_refused(server: Server, patient_session: str) -> None:
@@ -126,29 +126,14 @@ def test_ws_unknown_host_is_refused(server: Server, patient_session: str) -> Non
     status, code = asyncio.run(
         refusal(server, host="nowhere.example", origin=None, session=session)
     )
-    assert (status, code) in {(403, None), (None, 4403)}
+    assert (status, code) == (None, 4403)
 
 
-CLOSE_CODES_XFAIL = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "app bug: caredoor/api/realtime.py closes before accepting (BrandOriginMiddleware "
-        "line 42 sends websocket.close before any accept, PingConsumer.connect line 53 calls "
-        "self.close(code=4401) before self.accept()); per the ASGI spec a close before accept "
-        "is an HTTP 403 handshake rejection and the code is dropped, so clients never see "
-        "4401/4403 and cannot tell 'sign in' from 'forbidden'"
-    ),
-)
-
-
-@CLOSE_CODES_XFAIL
 def test_ws_anonymous_close_code_is_4401(server: Server) -> None:
     status, code = asyncio.run(refusal(server, origin=server.origin(BRAND_HOST)))
     assert code == 4401, f"handshake refused with HTTP {status}, no close code"
 
 
-@CLOSE_CODES_XFAIL
 def test_ws_foreign_origin_close_code_is_4403(server: Server, patient_session: str) -> None:
     session = patient_session
     status, code = asyncio.run(refusal(server, origin="http://evil.example", session=session))
