@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.choices import SignInMethod
@@ -33,8 +34,14 @@ def brand(request: HttpRequest) -> dict[str, Any]:
     names = dict(settings.LANGUAGES)
     offered = brand.languages if brand else [c for c, _n in settings.LANGUAGES]
     methods = set(brand.sign_in_methods) if brand else {SignInMethod.PASSWORD}
+    def my_home() -> str:
+        from caredoor.core.accounts.adapters import home_for
+
+        return home_for(request.user, brand)
+
     return {
         "brand": brand,
+        "my_home": SimpleLazyObject(my_home),
         "portal_ctx": ctx,
         "portal": ctx.portal if ctx else None,
         "portal_label": Portal(ctx.portal).label if ctx else "",
