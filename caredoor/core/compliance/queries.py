@@ -17,7 +17,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 
-from caredoor.core.brands.models import Brand
 from caredoor.core.compliance.models import AuditEvent
 
 
@@ -28,8 +27,9 @@ def _ids(qs: QuerySet) -> QuerySet:
 
 def network_scope(network_id: int) -> Q:
     """The events that belong to network ``network_id`` (see the module docstring)."""
-    # The audit trail sits below organizations and accounts: it names their models by
-    # label instead of importing them, and only reads them.
+    # The audit trail sits at the bottom, below brands, organizations and accounts: it
+    # names their models by label instead of importing them, and only reads them.
+    brand = apps.get_model("brands", "Brand")
     organization = apps.get_model("organizations", "Organization")
     membership = apps.get_model("accounts", "Membership")
     invitation = apps.get_model("accounts", "Invitation")
@@ -53,7 +53,7 @@ def network_scope(network_id: int) -> Q:
         )
         | Q(target_type="brands.network", target_id=str(network_id))
     )
-    return Q(brand_id__in=Brand.objects.filter(network_id=network_id).values("pk")) | (
+    return Q(brand_id__in=brand.objects.filter(network_id=network_id).values("pk")) | (
         Q(brand__isnull=True) & targets
     )
 
