@@ -48,10 +48,16 @@ class World:
 
 def build_side(tag: str) -> Side:
     network = factories.make_network(f"network-{tag}")
-    brand = factories.make_brand(network, f"{tag}.test", slug=f"brand-{tag}",
-                                 name=f"Brand {tag.upper()}")
-    sister = factories.make_brand(network, f"{tag}-sister.test", slug=f"sister-{tag}",
-                                  name=f"Sister {tag.upper()}", primary_color="#6d28d9")
+    brand = factories.make_brand(
+        network, f"{tag}.test", slug=f"brand-{tag}", name=f"Brand {tag.upper()}"
+    )
+    sister = factories.make_brand(
+        network,
+        f"{tag}-sister.test",
+        slug=f"sister-{tag}",
+        name=f"Sister {tag.upper()}",
+        primary_color="#6d28d9",
+    )
     clinic = factories.make_org(network, "clinic", [brand], slug=f"clinic-{tag}")
     operator_org = factories.make_org(network, "operator", slug=f"operator-{tag}")
     side = Side(network, brand, sister, clinic, operator_org)
@@ -66,8 +72,9 @@ def build_side(tag: str) -> Side:
 @pytest.fixture
 def world(db) -> World:
     cache.clear()
-    return World(a=build_side("a"), b=build_side("b"),
-                 outsider=factories.make_user("outsider@example.test"))
+    return World(
+        a=build_side("a"), b=build_side("b"), outsider=factories.make_user("outsider@example.test")
+    )
 
 
 def host_of(brand: Brand) -> str:

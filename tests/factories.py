@@ -48,16 +48,24 @@ def make_network(slug: str | None = None) -> Network:
 
 def make_brand(network: Network, host: str, slug: str | None = None, **fields: Any) -> Brand:
     return do_create_brand(
-        network=network, slug=slug or host.split(".")[0], fields=brand_fields(**fields),
+        network=network,
+        slug=slug or host.split(".")[0],
+        fields=brand_fields(**fields),
         primary_host=host,
     )
 
 
-def make_org(network: Network, kind: str, brands: list[Brand] | None = None,
-             slug: str | None = None) -> Organization:
+def make_org(
+    network: Network, kind: str, brands: list[Brand] | None = None, slug: str | None = None
+) -> Organization:
     slug = slug or f"{kind}-{next(_seq)}"
-    return do_create_organization(network=network, kind=kind, name=slug.replace("-", " ").title(),
-                                  slug=slug, brands=brands or [])
+    return do_create_organization(
+        network=network,
+        kind=kind,
+        name=slug.replace("-", " ").title(),
+        slug=slug,
+        brands=brands or [],
+    )
 
 
 def make_user(email: str | None = None, **extra: Any) -> User:
@@ -65,11 +73,19 @@ def make_user(email: str | None = None, **extra: Any) -> User:
     return User.objects.create_user(email, PASSWORD, **extra)
 
 
-def grant(user: User, role: str, *, network: Network, brand: Brand | None = None,
-          organization: Organization | None = None) -> Membership:
+def grant(
+    user: User,
+    role: str,
+    *,
+    network: Network,
+    brand: Brand | None = None,
+    organization: Organization | None = None,
+) -> Membership:
     scope = ROLE_SCOPE[role]
     membership = do_grant_membership(
-        user=user, role=role, network=network,
+        user=user,
+        role=role,
+        network=network,
         brand=brand if scope == Scope.BRAND else None,
         organization=organization if scope == Scope.ORGANIZATION else None,
     )

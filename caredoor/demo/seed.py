@@ -19,7 +19,8 @@ from caredoor.core.organizations.models import Organization
 from caredoor.demo import data
 
 
-def _logo(name: str, colour: str) -> ContentFile:
+def _logo(spec: dict) -> ContentFile:
+    name, colour = spec["fields"]["name"], spec["fields"]["primary_color"]
     from PIL import Image, ImageDraw, ImageFont
 
     size = 128
@@ -32,7 +33,7 @@ def _logo(name: str, colour: str) -> ContentFile:
     draw.text((size / 2, size / 2), name[0].upper(), fill="#ffffff", font=font, anchor="mm")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return ContentFile(buffer.getvalue(), name="logo.png")
+    return ContentFile(buffer.getvalue(), name=f"{spec['slug']}.png")
 
 
 def _user(email: str, name: str, *, superuser: bool = False) -> tuple[User, bool]:
@@ -55,12 +56,8 @@ def seed(log=print) -> None:  # type: ignore[no-untyped-def]
             brand = do_create_brand(
                 network=network,
                 slug=spec["slug"],
-                fields=dict(spec["fields"]),
+                fields={**spec["fields"], "logo": _logo(spec)},
                 primary_host=spec["hosts"][0],
-            )
-            brand.logo.save(
-                f"{spec['slug']}.png",
-                _logo(spec["fields"]["name"], spec["fields"]["primary_color"]),
             )
             for alias in spec["hosts"][1:]:
                 do_add_domain(brand, alias, actor=None, actor_role="")

@@ -34,6 +34,7 @@ def brand(request: HttpRequest) -> dict[str, Any]:
     names = dict(settings.LANGUAGES)
     offered = brand.languages if brand else [c for c, _n in settings.LANGUAGES]
     methods = set(brand.sign_in_methods) if brand else {SignInMethod.PASSWORD}
+
     def my_home() -> str:
         from caredoor.core.accounts.adapters import home_for
 

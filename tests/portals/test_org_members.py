@@ -382,3 +382,13 @@ def test_org_admin_revokes_a_colleague(world, client_for):
     client = client_for(world.a.org_admin, world.a.brand)
     assert client.post(f"/org/members/{target.pk}/revoke/").status_code == 302
     assert Membership.objects.get(pk=target.pk).revoked_at is not None
+
+
+def test_invitation_link_points_at_the_brands_primary_domain(world, client_for, invite):
+    from caredoor.core.brands.actions import do_add_domain
+
+    do_add_domain(world.a.brand, "alias.a.test", actor=None, actor_role="")
+    client = client_for(world.a.operator, None, host="alias.a.test")
+    response = invite(client, email="via.alias@example.test", role="specialist")
+    assert response.status_code == 302
+    assert link_in(mail.outbox[-1]).startswith("http://a.test/accounts/invitation/")

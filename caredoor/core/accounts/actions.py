@@ -156,6 +156,15 @@ def do_update_profile(
     return changed
 
 
+def _link_on(brand: Brand, request: HttpRequest, path: str) -> str:
+    """An absolute link on ``brand``'s primary domain, whatever host the request came to."""
+    primary = brand.domains.filter(is_primary=True).values_list("host", flat=True).first()
+    port = request.get_port()
+    default = "443" if request.is_secure() else "80"
+    netloc = primary if port == default else f"{primary}:{port}"
+    return f"{request.scheme}://{netloc}{path}"
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -197,7 +206,7 @@ def do_invite(
         request=request,
         data={"email": invitation.email, "role": role},
     )
-    link = request.build_absolute_uri(f"/accounts/invitation/{token}/")
+    link = _link_on(sent_on_brand, request, f"/accounts/invitation/{token}/")
     transaction.on_commit(lambda: emails.send_invitation(invitation, link))
     return invitation, token
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
+from django.utils import timezone
 
 from caredoor.core.accounts.models import Invitation, Membership
 from caredoor.core.accounts.policy import PORTAL_ROLES, ROLE_PRECEDENCE, Role
-from caredoor.core.brands.models import Brand
-from caredoor.core.organizations.models import OrgKind
+from caredoor.core.brands.models import Brand, Domain
+from caredoor.core.organizations.models import Organization, OrgKind
 
 _PRECEDENCE = Case(
     *[When(role=role, then=Value(i)) for i, role in enumerate(ROLE_PRECEDENCE)],
@@ -79,3 +80,49 @@ def has_mfa(user: Any) -> bool:
     from allauth.mfa.models import Authenticator
 
     return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+# --- the operator console's reads: brands, domains, organizations, invitations ---------
+
+
+def brands_managed_by(actor: Membership) -> QuerySet[Brand]:
+    """The brands an operator manages: every brand of their own network."""
+    if actor.role != Role.OPERATOR:
+        return Brand.objects.none()
+    return Brand.objects.filter(network_id=actor.network_id).prefetch_related("domains")
+
+
+def access_brand(actor: Membership, brand_id: int) -> Brand:
+    try:
+        return brands_managed_by(actor).get(pk=brand_id)
+    except Brand.DoesNotExist:
+        raise Http404 from None
+
+
+def access_domain(brand: Brand, domain_id: int) -> Domain:
+    """A domain of ``brand`` (which the caller obtained through ``access_brand``)."""
+    try:
+        return Domain.objects.select_related("brand").get(pk=domain_id, brand=brand)
+    except Domain.DoesNotExist:
+        raise Http404 from None
+
+
+def organizations_visible_to(actor: Membership) -> QuerySet[Organization]:
+    """An operator sees every organization of the network; anyone else only their own."""
+    qs = Organization.objects.filter(network_id=actor.network_id)
+    if actor.role == Role.OPERATOR:
+        return qs
+    return qs.filter(pk=actor.organization_id)
+
+
+def open_invitations_visible_to(actor: Membership) -> QuerySet[Invitation]:
+    return invitations_visible_to(actor).filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def access_open_invitation(actor: Membership, invitation_id: int) -> Invitation:
+    try:
+        return open_invitations_visible_to(actor).get(pk=invitation_id)
+    except Invitation.DoesNotExist:
+        raise Http404 from None

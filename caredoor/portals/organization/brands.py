@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from caredoor.core.accounts.policy import Capability, Portal
+from caredoor.core.accounts.queries import access_brand, access_domain, brands_managed_by
 from caredoor.core.brands.actions import (
     do_add_domain,
     do_create_brand,
@@ -21,7 +22,6 @@ from caredoor.core.brands.models import Brand
 from caredoor.core.brands.queries import normalize_host
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.organization.forms import BrandForm, DomainForm
-from caredoor.portals.organization.scoped import access_brand, access_domain, brands_managed_by
 
 PORTAL = Portal.ORGANIZATION
 MANAGE = Capability.MANAGE_BRANDS

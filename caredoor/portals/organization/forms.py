@@ -17,6 +17,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from caredoor.core.accounts.models import Membership, User
 from caredoor.core.accounts.policy import GRANTABLE_ROLES, ROLE_SCOPE, Role, Scope
+from caredoor.core.accounts.queries import (
+    brands_managed_by,
+    open_invitations_visible_to,
+    organizations_visible_to,
+)
 from caredoor.core.brands.choices import (
     CURRENCIES,
     CURRENCY_CHOICES,
@@ -30,11 +35,6 @@ from caredoor.core.brands.choices import (
 from caredoor.core.brands.models import Brand
 from caredoor.core.brands.theme import HEX
 from caredoor.portals.common.forms import zone_choices
-from caredoor.portals.organization.scoped import (
-    brands_managed_by,
-    open_invitations_visible_to,
-    organizations_visible_to,
-)
 
 LOGO_MAX_BYTES = 1024 * 1024
 LOGO_MAX_SIDE = 2048

@@ -14,13 +14,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from caredoor.core.accounts.actions import do_invite, do_revoke_invitation, do_revoke_membership
 from caredoor.core.accounts.models import Membership
 from caredoor.core.accounts.policy import GRANTABLE_ROLES, Capability, Portal, Role
-from caredoor.core.accounts.queries import access_membership, members_visible_to
-from caredoor.portals.common.access import PortalContext, portal_view
-from caredoor.portals.organization.forms import InviteForm, MemberFilterForm
-from caredoor.portals.organization.scoped import (
+from caredoor.core.accounts.queries import (
+    access_membership,
     access_open_invitation,
+    members_visible_to,
     open_invitations_visible_to,
 )
+from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.organization.forms import InviteForm, MemberFilterForm
 
 PORTAL = Portal.ORGANIZATION
 PER_PAGE = 50

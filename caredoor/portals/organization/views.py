@@ -5,13 +5,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from caredoor.core.accounts.policy import Capability, Portal, Role
-from caredoor.core.accounts.queries import members_visible_to
+from caredoor.core.accounts.queries import (
+    brands_managed_by,
+    members_visible_to,
+    open_invitations_visible_to,
+)
 from caredoor.core.compliance.queries import audit_events
 from caredoor.core.organizations.models import Organization
 from caredoor.portals.common import account
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.organization.audit import compact_data, role_label
-from caredoor.portals.organization.scoped import brands_managed_by, open_invitations_visible_to
 
 PORTAL = Portal.ORGANIZATION
 LATEST_EVENTS = 5
