@@ -445,6 +445,8 @@ class MemberFilterForm(forms.Form):
     q = forms.CharField(label=_("Name or email contains"), required=False, max_length=254)
 
     def __init__(self, *args: Any, roles: list[tuple[str, str]], **kwargs: Any) -> None:
+        # Its own ids: the invitation form on the same page has a "role" field too.
+        kwargs.setdefault("auto_id", "filter_%s")
         super().__init__(*args, **kwargs)
         self.fields["role"].choices = [("", _("All roles")), *roles]
 

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from caredoor.core.accounts.actions import do_invite, do_revoke_invitation, do_revoke_membership
 from caredoor.core.accounts.models import Membership
-from caredoor.core.accounts.policy import GRANTABLE_ROLES, Capability, Portal, Role
+from caredoor.core.accounts.policy import GRANTABLE_ROLES, ROLE_SCOPE, Capability, Portal, Role
 from caredoor.core.accounts.queries import (
     access_membership,
     access_open_invitation,
@@ -66,6 +66,7 @@ def _page(
             "invite_form": invite_form,
             "can_invite": ctx.can(Capability.INVITE_MEMBERS),
             "invite_here": ctx.brand is not None,
+            "role_scopes": ROLE_SCOPE,
         },
         status=status,
     )
