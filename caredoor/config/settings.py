@@ -262,7 +262,8 @@ CSRF_COOKIE_SECURE = CONFIG.production
 CSRF_COOKIE_HTTPONLY = False  # HTMX reads the token from the page, not the cookie
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Browsers honour COOP only on trustworthy origins (HTTPS); on plain HTTP it only adds noise.
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin" if CONFIG.production else None
 X_FRAME_OPTIONS = "DENY"
 if CONFIG.production:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
