@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
+from django.utils.translation import get_language_info
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.choices import SignInMethod
@@ -31,7 +32,6 @@ def _nav(request: HttpRequest, ctx: Any) -> list[dict[str, Any]]:
 def brand(request: HttpRequest) -> dict[str, Any]:
     brand = getattr(request, "brand", None)
     ctx = getattr(request, "portal", None)
-    names = dict(settings.LANGUAGES)
     offered = brand.languages if brand else [c for c, _n in settings.LANGUAGES]
     methods = set(brand.sign_in_methods) if brand else {SignInMethod.PASSWORD}
 
@@ -48,6 +48,6 @@ def brand(request: HttpRequest) -> dict[str, Any]:
         "portal_label": Portal(ctx.portal).label if ctx else "",
         "nav_items": _nav(request, ctx) if ctx else [],
         "site_name": brand.name if brand else "Caredoor",
-        "offered_languages": [(code, names.get(code, code)) for code in offered],
+        "offered_languages": [(code, get_language_info(code)["name_local"]) for code in offered],
         "sign_in": {m: (m in methods) for m in SignInMethod.values},
     }

@@ -59,3 +59,27 @@ def test_operator_invite_form_hides_scopes_that_do_not_apply(
     role.select_option("org_admin")
     expect(organization).to_be_visible()
     expect(brand).to_be_hidden()
+
+
+def test_operator_pages_fit_a_phone_screen(phone_context, brand_world: BrandWorld, live_server):
+    from tests import factories
+
+    site = brand_world.sites["lakeside"]
+    operator_org = factories.make_org(brand_world.network, "operator", slug="e2e-operator-2")
+    operator = factories.make_user("operator.phone@example.test", name="Pia Phone")
+    factories.grant(operator, "operator", network=brand_world.network, organization=operator_org)
+    page = phone_context.new_page()
+    base = site.base(live_server)
+    page.goto(f"{base}/org/")
+    sign_in(page, base, operator.email, totp=True)
+    for path in [
+        "/org/",
+        "/org/members/",
+        "/org/brands/",
+        f"/org/brands/{site.brand.pk}/",
+        "/org/audit/",
+        "/org/account/",
+    ]:
+        page.goto(base + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path} is {width}px wide on a 390px screen"

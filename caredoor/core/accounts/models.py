@@ -158,7 +158,10 @@ class Membership(models.Model):
         indexes = [models.Index(fields=["user", "revoked_at"])]
 
     def __str__(self) -> str:
-        return f"{self.get_role_display()} @ {self.scope_label}"
+        return _("%(role)s at %(scope)s") % {
+            "role": self.get_role_display(),
+            "scope": self.scope_label,
+        }
 
     @property
     def scope(self) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import models, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from caredoor.core.compliance.models import AuditChainHead, AuditEvent
 
@@ -87,7 +88,7 @@ class ChainReport:
     ok: bool
     checked: int
     broken_seq: int | None = None
-    reason: str = ""
+    reason: str = ""  # a lazy translation: str() renders it in the active language
 
 
 def verify_chain(batch: int = 2000) -> ChainReport:
@@ -100,16 +101,16 @@ def verify_chain(batch: int = 2000) -> ChainReport:
             break
         for event in rows:
             if event.seq != expected_seq:
-                return ChainReport(False, checked, expected_seq, "event is missing")
+                return ChainReport(False, checked, expected_seq, _("event is missing"))
             if event.prev_hash != expected_prev:
                 return ChainReport(
-                    False, checked, event.seq, "link to the previous event is broken"
+                    False, checked, event.seq, _("link to the previous event is broken")
                 )
             if compute_hash(event) != event.hash:
-                return ChainReport(False, checked, event.seq, "event content was changed")
+                return ChainReport(False, checked, event.seq, _("event content was changed"))
             expected_prev, expected_seq, checked = event.hash, event.seq + 1, checked + 1
             last_seq = event.seq
     head = AuditChainHead.objects.filter(pk=1).first()
     if head and (head.seq != expected_seq - 1 or head.hash != expected_prev):
-        return ChainReport(False, checked, expected_seq, "events after this point were removed")
+        return ChainReport(False, checked, expected_seq, _("events after this point were removed"))
     return ChainReport(True, checked)

@@ -4,8 +4,8 @@ import zoneinfo
 from functools import lru_cache
 
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 
 from caredoor.core.accounts.models import User, normalize_phone
@@ -32,10 +32,9 @@ class ProfileForm(forms.Form):
 
     def __init__(self, *args, languages: list[str], **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
-        names = dict(settings.LANGUAGES)
         self.fields["time_zone"].choices = [("", _("Use the site's time zone")), *zone_choices()]
         self.fields["language"].choices = [("", _("Use the site's language"))] + [
-            (code, names.get(code, code)) for code in languages
+            (code, get_language_info(code)["name_local"]) for code in languages
         ]
 
     def clean_phone(self) -> str:
