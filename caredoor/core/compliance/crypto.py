@@ -2,7 +2,8 @@
 
 ``FIELD_ENCRYPTION_KEYS`` lists Fernet keys, newest first: new data is encrypted with the
 first, old data still decrypts with the others until ``rotate`` re-encrypts it. Without
-the variable (development and tests only) a key is derived from ``SECRET_KEY``.
+the variable (development and tests only) a key is derived from ``SECRET_KEY``. Text fields
+use ``encrypt_text``; stored files (``uploads.store_file``) use ``encrypt_bytes``.
 """
 
 from __future__ import annotations
@@ -34,3 +35,17 @@ def decrypt_text(token: str) -> str:
 
 def rotate(token: str) -> str:
     return _fernet().rotate(token.encode()).decode()
+
+
+def encrypt_bytes(plain: bytes) -> bytes:
+    """Encrypt a file's bytes with the newest key (a Fernet token, URL-safe base64)."""
+    return _fernet().encrypt(plain)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    """Decrypt bytes from ``encrypt_bytes``; raises ``cryptography.fernet.InvalidToken``."""
+    return _fernet().decrypt(token)
+
+
+def rotate_bytes(token: bytes) -> bytes:
+    return _fernet().rotate(token)

@@ -8,8 +8,11 @@ raw database access is caught by the chain, not prevented.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class AppendOnlyError(RuntimeError):
@@ -82,3 +85,35 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         raise AppendOnlyError("audit events cannot be deleted")
+
+
+class StoredFile(models.Model):
+    """A private file, encrypted at rest (see ``uploads.py``).
+
+    ``size`` and ``sha256`` describe the plain bytes; the blob at ``storage_name`` in the
+    default storage holds only their ciphertext. Nothing under ``private/`` is served by a
+    URL: a file leaves only through ``uploads.file_response`` from a view that checked who
+    may see it.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    purpose = models.CharField(max_length=64, db_index=True)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    original_name = models.CharField(max_length=120, blank=True)
+    storage_name = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.id}"
