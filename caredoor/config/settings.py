@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "caredoor.core.compliance",
     "caredoor.core.organizations",
     "caredoor.core.accounts",
+    "caredoor.core.specialists",
     # thin layers
     "caredoor.ui",
     "caredoor.portals.common",

@@ -19,8 +19,9 @@ def send_branded(
 ) -> None:
     with translation.override(_language(brand, language)):
         ctx = {"brand": brand, **context}
-        subject = render_to_string(f"accounts/email/{template}_subject.txt", ctx).strip()
-        body = render_to_string(f"accounts/email/{template}.txt", ctx)
+        prefix = template if "/" in template else f"accounts/email/{template}"
+        subject = render_to_string(f"{prefix}_subject.txt", ctx).strip()
+        body = render_to_string(f"{prefix}.txt", ctx)
     sender = f"{brand.name} <{settings.DEFAULT_FROM_EMAIL.split('<')[-1].rstrip('>')}>"
     EmailMultiAlternatives(subject=subject, body=body, from_email=sender, to=[to]).send()
 

@@ -78,6 +78,9 @@ class Capability(models.TextChoices):
     VIEW_AUDIT = "audit.view", _("Browse the audit trail")
     INVITE_MEMBERS = "members.invite", _("Invite people to roles")
     VIEW_MEMBERS = "members.view", _("See the people with roles")
+    REVIEW_SPECIALISTS = "specialists.review", _("Review specialists' profiles")
+    MANAGE_LISTINGS = "listings.manage", _("Approve specialists' listings on brands")
+    CONFIGURE_ONBOARDING = "onboarding.configure", _("Configure specialist onboarding")
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -85,6 +88,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.VIEW_AUDIT: frozenset({Role.OPERATOR}),
     Capability.INVITE_MEMBERS: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
     Capability.VIEW_MEMBERS: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
+    Capability.REVIEW_SPECIALISTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
+    Capability.MANAGE_LISTINGS: frozenset({Role.OPERATOR}),
+    Capability.CONFIGURE_ONBOARDING: frozenset({Role.OPERATOR}),
 }
 
 # Roles an inviter may hand out, by the inviter's role.

@@ -25,3 +25,17 @@ def brand_for_host(host: str) -> Brand | None:
 
 def brands_of_network(network: Network) -> QuerySet[Brand]:
     return Brand.objects.filter(network=network).prefetch_related("domains")
+
+
+def brand_url(brand: Brand, path: str = "/") -> str:
+    """An absolute URL on the brand's primary domain, for emails sent outside a request.
+
+    Production links are HTTPS on the default port; development links use the port the
+    server runs on (``PORT``).
+    """
+    from django.conf import settings
+
+    host = brand.domains.filter(is_primary=True).values_list("host", flat=True).first()
+    if settings.CONFIG.production:
+        return f"https://{host}{path}"
+    return f"http://{host}:{settings.CONFIG.port}{path}"

@@ -1,0 +1,115 @@
+"""Scoped reads of the specialist network. Forbidden and missing both raise Http404."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
+
+from caredoor.core.accounts.models import Membership
+from caredoor.core.accounts.policy import Role
+from caredoor.core.brands.models import Brand
+from caredoor.core.specialists.choices import ListingStatus, ProfileStatus
+from caredoor.core.specialists.models import (
+    CredentialDocument,
+    Listing,
+    PublishedProfile,
+    SpecialistProfile,
+)
+
+REVIEWER_ROLES = {Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}
+
+
+def own_profile(user: Any, network_id: int) -> SpecialistProfile | None:
+    return SpecialistProfile.objects.filter(user=user, network_id=network_id).first()
+
+
+def public_profiles_on(brand: Brand) -> QuerySet[PublishedProfile]:
+    """What patients of ``brand`` may see: approved, published, listed here, still active."""
+    active_specialist = Membership.objects.active().filter(
+        user_id=OuterRef("profile__user_id"), network_id=brand.network_id, role=Role.SPECIALIST
+    )
+    return (
+        PublishedProfile.objects.filter(
+            profile__network_id=brand.network_id,
+            profile__listings__brand=brand,
+            profile__listings__status=ListingStatus.APPROVED,
+        )
+        .filter(Exists(active_specialist))
+        .select_related("profile", "photo")
+        .prefetch_related("specializations", "categories")
+        .order_by("data__display_name", "pk")
+    )
+
+
+def access_public_profile(brand: Brand, profile_id: int) -> PublishedProfile:
+    try:
+        return public_profiles_on(brand).get(profile_id=profile_id)
+    except PublishedProfile.DoesNotExist:
+        raise Http404 from None
+
+
+def listing_on(brand: Brand, profile: SpecialistProfile) -> Listing:
+    return Listing.objects.select_related("brand", "profile").get(brand=brand, profile=profile)
+
+
+def profiles_reviewable_by(actor: Membership) -> QuerySet[SpecialistProfile]:
+    """Operators review the whole network; organization admins and staff their own."""
+    qs = SpecialistProfile.objects.select_related("user", "onboarded_by", "registered_on")
+    if actor.role == Role.OPERATOR:
+        return qs.filter(network_id=actor.network_id)
+    if actor.role in REVIEWER_ROLES:
+        return qs.filter(network_id=actor.network_id, onboarded_by_id=actor.organization_id)
+    return qs.none()
+
+
+def review_queue(actor: Membership) -> QuerySet[SpecialistProfile]:
+    return (
+        profiles_reviewable_by(actor)
+        .filter(status=ProfileStatus.SUBMITTED)
+        .order_by("submitted_at")
+    )
+
+
+def access_reviewable_profile(actor: Membership, profile_id: int) -> SpecialistProfile:
+    try:
+        return profiles_reviewable_by(actor).get(pk=profile_id)
+    except SpecialistProfile.DoesNotExist:
+        raise Http404 from None
+
+
+def access_document(actor: Membership, document_id: int) -> CredentialDocument:
+    """A credential document, for its specialist or a reviewer of that specialist."""
+    qs = CredentialDocument.objects.select_related("file", "profile")
+    if actor.role == Role.SPECIALIST:
+        qs = qs.filter(profile__user_id=actor.user_id, profile__network_id=actor.network_id)
+    else:
+        qs = qs.filter(profile__in=profiles_reviewable_by(actor))
+    try:
+        return qs.get(pk=document_id)
+    except CredentialDocument.DoesNotExist:
+        raise Http404 from None
+
+
+def listings_managed_by(actor: Membership) -> QuerySet[Listing]:
+    """Operators decide listings on every brand of their network."""
+    if actor.role != Role.OPERATOR:
+        return Listing.objects.none()
+    return Listing.objects.filter(brand__network_id=actor.network_id).select_related(
+        "profile", "brand", "profile__user"
+    )
+
+
+def access_listing_as_staff(actor: Membership, listing_id: int) -> Listing:
+    try:
+        return listings_managed_by(actor).get(pk=listing_id)
+    except Listing.DoesNotExist:
+        raise Http404 from None
+
+
+def access_own_listing(profile: SpecialistProfile, listing_id: int) -> Listing:
+    try:
+        return Listing.objects.select_related("brand").get(pk=listing_id, profile=profile)
+    except Listing.DoesNotExist:
+        raise Http404 from None
