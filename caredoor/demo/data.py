@@ -127,3 +127,134 @@ PEOPLE = [
     ("partner.steady@caredoor.test", "Pete Partner", "affiliate", "steadypath"),
 ]
 SUPERUSER = ("admin@caredoor.test", "Platform Admin")
+
+# --- the specialist network -------------------------------------------------------------
+TERMS = {
+    "specialization": [
+        "Anxiety",
+        "Depression",
+        "Trauma and PTSD",
+        "Burnout and stress",
+        "Relationships",
+        "Sleep",
+        "Grief",
+    ],
+    "category": ["Psychotherapy", "Counselling", "Coaching", "Psychiatry"],
+}
+
+# Every profile state appears. Prices are in minor units per brand where the specialist sets
+# them (Harbor Therapy); Steady Path has one fixed price and Northwind Wellbeing is covered.
+SPECIALISTS = [
+    {
+        "email": "mara.klein@caredoor.test",
+        "name": "Dr. Mara Klein",
+        "title": "Psychological psychotherapist (CBT)",
+        "state": "approved",
+        "languages": ["de", "en"],
+        "specializations": ["Anxiety", "Depression"],
+        "categories": ["Psychotherapy"],
+        "expertise": ["CBT", "Panic attacks", "Exposure therapy"],
+        "bio": "I work with adults facing anxiety, panic and low mood, using cognitive "
+        "behavioural therapy. Sessions are structured, practical and kind.",
+        "education": [
+            {
+                "degree": "Dr. rer. nat. Clinical Psychology",
+                "institution": "Humboldt-Universität zu Berlin",
+                "year": 2011,
+            }
+        ],
+        "listings": {"harbor": ("approved", 9500), "steadypath": ("approved", None)},
+    },
+    {
+        "email": "jonas.berg@caredoor.test",
+        "name": "Jonas Berg",
+        "title": "Counsellor for stress and burnout",
+        "state": "approved",
+        "languages": ["de", "en", "sv"],
+        "specializations": ["Burnout and stress", "Sleep"],
+        "categories": ["Counselling", "Coaching"],
+        "expertise": ["Burnout", "Work stress"],
+        "bio": "Fifteen years of counselling people whose work has taken over their lives.",
+        "education": [
+            {"degree": "MA Counselling", "institution": "Uppsala University", "year": 2008}
+        ],
+        "listings": {"harbor": ("approved", 8000), "northwind": ("approved", None)},
+    },
+    {
+        "email": "sam.okafor@caredoor.test",
+        "name": "Sam Okafor",
+        "title": "Trauma-informed psychotherapist",
+        "state": "approved",
+        "languages": ["en", "fr"],
+        "specializations": ["Trauma and PTSD", "Grief"],
+        "categories": ["Psychotherapy"],
+        "expertise": ["EMDR", "Bereavement"],
+        "bio": "I offer a steady, trauma-informed space for people living with the effects "
+        "of difficult experiences and loss.",
+        "education": [
+            {"degree": "MSc Psychotherapy", "institution": "University of Edinburgh", "year": 2014}
+        ],
+        "listings": {
+            "steadypath": ("approved", None),
+            "northwind": ("approved", None),
+            "harbor": ("requested", 11000),
+        },
+    },
+    {
+        "email": "lena.vogt@caredoor.test",
+        "name": "Lena Vogt",
+        "title": "Couples therapist",
+        "state": "draft",
+        "languages": ["de"],
+        "specializations": ["Relationships"],
+        "categories": ["Psychotherapy"],
+        "expertise": [],
+        "bio": "",
+        "education": [],
+        "listings": {},
+    },
+    {
+        "email": "omar.haddad@caredoor.test",
+        "name": "Omar Haddad",
+        "title": "Psychiatrist",
+        "state": "submitted",
+        "languages": ["ar", "en", "de"],
+        "specializations": ["Depression", "Sleep"],
+        "categories": ["Psychiatry"],
+        "expertise": ["Medication reviews"],
+        "bio": "Psychiatrist with a focus on mood disorders and sleep.",
+        "education": [{"degree": "MD", "institution": "Charité Berlin", "year": 2009}],
+        "listings": {"harbor": ("requested", 14000)},
+    },
+    {
+        "email": "ines.moreau@caredoor.test",
+        "name": "Ines Moreau",
+        "title": "Life coach",
+        "state": "changes_requested",
+        "languages": ["fr", "en"],
+        "specializations": ["Burnout and stress"],
+        "categories": ["Coaching"],
+        "expertise": ["Career change"],
+        "bio": "Coach.",
+        "education": [{"degree": "Coaching certificate", "institution": "ICF", "year": 2020}],
+        "changes": {
+            "bio": "Please describe who you work with and how.",
+            "education": "Add the accrediting body of your certificate.",
+        },
+        "listings": {},
+    },
+    {
+        "email": "victor.reed@caredoor.test",
+        "name": "Victor Reed",
+        "title": "Wellness advisor",
+        "state": "rejected",
+        "languages": ["en"],
+        "specializations": ["Sleep"],
+        "categories": ["Coaching"],
+        "expertise": ["Supplements"],
+        "bio": "I cure anxiety with supplements.",
+        "education": [{"degree": "Online course", "institution": "—", "year": 2023}],
+        "reason": "Claims of cures are not allowed and no recognised qualification was provided.",
+        "listings": {},
+    },
+]

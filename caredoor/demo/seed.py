@@ -17,6 +17,7 @@ from caredoor.core.brands.models import Brand, Network
 from caredoor.core.organizations.actions import do_create_organization
 from caredoor.core.organizations.models import Organization
 from caredoor.demo import data
+from caredoor.demo.seed_specialists import seed_specialists
 
 
 def _logo(spec: dict) -> ContentFile:
@@ -95,6 +96,7 @@ def seed(log=print) -> None:  # type: ignore[no-untyped-def]
             TOTP.activate(user, data.DEMO_TOTP_SECRET)
         if created:
             log(f"{Role(role).label:<20} {email}")
+    seed_specialists(brands, log=log)
     admin, created = _user(*data.SUPERUSER, superuser=True)
     if created:
         log(f"{'Django admin':<20} {admin.email}")

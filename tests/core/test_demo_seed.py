@@ -55,3 +55,30 @@ def test_every_demo_person_reaches_their_portal(tmp_path, settings, client):
         response = client.get(path if path != "/" else "/account/", HTTP_HOST=homes[scope])
         assert response.status_code == 200, (email, path)
         client.logout()
+
+
+@pytest.mark.django_db
+def test_demo_specialists_in_every_state_and_listed_per_brand(tmp_path, settings):
+    from caredoor.core.specialists.models import SpecialistProfile
+    from caredoor.core.specialists.pricing import listing_price
+    from caredoor.core.specialists.queries import public_profiles_on
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    states = set(SpecialistProfile.objects.values_list("status", flat=True))
+    assert states == {"draft", "submitted", "changes_requested", "approved", "rejected"}
+    visible = {}
+    for slug in ["harbor", "steadypath", "northwind"]:
+        brand = brand_for_host(f"{slug}.localhost")
+        visible[slug] = {
+            p.data["display_name"]: listing_price(p.profile.listings.get(brand=brand)).display
+            for p in public_profiles_on(brand)
+        }
+    assert visible == {
+        "harbor": {"Dr. Mara Klein": "95.00 EUR", "Jonas Berg": "80.00 EUR"},
+        "steadypath": {"Dr. Mara Klein": "65.00 GBP", "Sam Okafor": "65.00 GBP"},
+        "northwind": {
+            "Jonas Berg": "Covered by your program",
+            "Sam Okafor": "Covered by your program",
+        },
+    }
