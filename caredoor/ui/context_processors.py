@@ -10,13 +10,16 @@ from django.utils.translation import get_language_info
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.choices import SignInMethod
-from caredoor.ui.nav import NAV
+from caredoor.ui.nav import NAV, NAV_WHEN
 
 
 def _nav(request: HttpRequest, ctx: Any) -> list[dict[str, Any]]:
     items = []
     for label, name, capability in NAV.get(ctx.portal, []):
         if capability and not ctx.can(capability):
+            continue
+        when = NAV_WHEN.get(name)  # entries that depend on the brand's configuration
+        if when is not None and not when(ctx.brand):
             continue
         try:
             items.append({"label": label, "url": reverse(name), "current": False})

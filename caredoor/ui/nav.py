@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 
 from caredoor.core.accounts.policy import Capability, Portal
+from caredoor.core.brands.choices import JourneyMode
 
 NAV: dict[str, list[tuple[str, str, str | None]]] = {
     Portal.PATIENT: [
         (_("Home"), "patient:dashboard", None),
+        (_("Specialists"), "patient:specialists", None),
         (_("Account"), "patient:account", None),
     ],
     Portal.SPECIALIST: [
         (_("Dashboard"), "specialist:dashboard", None),
+        (_("Profile"), "specialist:onboarding", None),
+        (_("Listings"), "specialist:listings", None),
         (_("Account"), "specialist:account", None),
     ],
     Portal.ORGANIZATION: [
         (_("Dashboard"), "organization:dashboard", None),
+        (_("Specialists"), "organization:specialists", Capability.REVIEW_SPECIALISTS),
+        (_("Listings"), "organization:listings", Capability.MANAGE_LISTINGS),
         (_("Brands"), "organization:brands", Capability.MANAGE_BRANDS),
+        (_("Onboarding"), "organization:onboarding", Capability.CONFIGURE_ONBOARDING),
         (_("People"), "organization:members", Capability.VIEW_MEMBERS),
         (_("Audit trail"), "organization:audit", Capability.VIEW_AUDIT),
         (_("Account"), "organization:account", None),
@@ -26,4 +36,13 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Dashboard"), "affiliate:dashboard", None),
         (_("Account"), "affiliate:account", None),
     ],
+}
+
+# Entries that depend on the brand's configuration (URL name -> test of the brand). The
+# directory is in the patient navigation on "open directory" brands; on brands with guided
+# matching or assisted scheduling it stays reachable from the patient's home page.
+NAV_WHEN: dict[str, Callable[[Any], bool]] = {
+    "patient:specialists": lambda brand: (
+        brand is not None and brand.journey_mode == JourneyMode.DIRECTORY
+    ),
 }

@@ -16,6 +16,7 @@ from caredoor.core.specialists.models import (
     Listing,
     PublishedProfile,
     SpecialistProfile,
+    Term,
 )
 
 REVIEWER_ROLES = {Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}
@@ -113,3 +114,54 @@ def access_own_listing(profile: SpecialistProfile, listing_id: int) -> Listing:
         return Listing.objects.select_related("brand").get(pk=listing_id, profile=profile)
     except Listing.DoesNotExist:
         raise Http404 from None
+
+
+# --- reads for the specialist and patient portals (issue 3: wizard, listings, directory) ---
+
+
+def terms_for(network_id: int, kind: str) -> QuerySet[Term]:
+    """A network's vocabulary of one kind (specializations or categories), by name."""
+    return Term.objects.filter(network_id=network_id, kind=kind).order_by("name", "pk")
+
+
+def listing_brands(profile: SpecialistProfile) -> QuerySet[Brand]:
+    """The brands a specialist may ask to be listed on: the active brands of their network."""
+    return Brand.objects.filter(network_id=profile.network_id, is_active=True).order_by(
+        "name", "pk"
+    )
+
+
+def access_listing_brand(profile: SpecialistProfile, brand_id: int) -> Brand:
+    try:
+        return listing_brands(profile).get(pk=brand_id)
+    except Brand.DoesNotExist:
+        raise Http404 from None
+
+
+def listings_of(profile: SpecialistProfile) -> QuerySet[Listing]:
+    return Listing.objects.filter(profile=profile).select_related("brand", "profile")
+
+
+def public_listings_on(brand: Brand, profile_ids: list[int]) -> dict[int, Listing]:
+    """The approved listings on ``brand`` of the given (already visible) profiles."""
+    return {
+        listing.profile_id: listing
+        for listing in Listing.objects.filter(
+            brand=brand, profile_id__in=profile_ids, status=ListingStatus.APPROVED
+        ).select_related("brand", "profile")
+    }
+
+
+def published_version(profile: SpecialistProfile) -> PublishedProfile | None:
+    """The approved version of one's own profile that patients see, if any."""
+    return (
+        PublishedProfile.objects.filter(profile=profile)
+        .select_related("profile", "photo")
+        .prefetch_related("specializations", "categories")
+        .first()
+    )
+
+
+def is_public_on(brand: Brand, profile: SpecialistProfile) -> bool:
+    """Whether patients of ``brand`` see ``profile`` now (the directory's own rule)."""
+    return public_profiles_on(brand).filter(profile=profile).exists()
