@@ -572,3 +572,145 @@ def do_set_listing_status(
     )
     if side == "staff":
         transaction.on_commit(lambda: notify.listing_decided(listing.pk))
+
+
+# --- terms ------------------------------------------------------------------------------------
+# The network's vocabulary (specializations and categories), maintained by the operator.
+# This section's own imports stay here so that it can be read (and merged) on its own.
+
+from django.utils.text import slugify  # noqa: E402
+from django.utils.translation import ngettext  # noqa: E402
+
+from caredoor.core.specialists.choices import TermKind  # noqa: E402
+from caredoor.core.specialists.models import Term  # noqa: E402
+from caredoor.core.specialists.queries import term_usage  # noqa: E402
+
+TERM_NAME_MAX = 80
+
+
+def _clean_term_name(name: str) -> str:
+    name = " ".join(str(name).split())
+    if not name:
+        raise ValidationError({"name": _("Enter a name.")})
+    if len(name) > TERM_NAME_MAX:
+        raise ValidationError(
+            {"name": _("A name may be at most %(n)s characters long.") % {"n": TERM_NAME_MAX}}
+        )
+    return name
+
+
+def _check_name_free(network_id: int, kind: str, name: str, *, exclude: int | None = None) -> None:
+    taken = Term.objects.filter(network_id=network_id, kind=kind, name__iexact=name)
+    if exclude is not None:
+        taken = taken.exclude(pk=exclude)
+    if taken.exists():
+        raise ValidationError(
+            {
+                "name": _("There is already a %(kind)s called “%(name)s”.")
+                % {"kind": str(TermKind(kind).label).lower(), "name": name}
+            }
+        )
+
+
+def _free_slug(network_id: int, kind: str, name: str) -> str:
+    base = slugify(name)[:45] or "term"
+    slug, n = base, 1
+    while Term.objects.filter(network_id=network_id, kind=kind, slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+@transaction.atomic
+def do_add_term(
+    *,
+    network: Network,
+    kind: str,
+    name: str,
+    actor: Any,
+    actor_role: str,
+    request: HttpRequest | None = None,
+) -> Term:
+    if kind not in TermKind.values:
+        raise ValidationError({"kind": _("Choose specialization or category.")})
+    name = _clean_term_name(name)
+    _check_name_free(network.pk, kind, name)
+    term = Term(network=network, kind=kind, name=name, slug=_free_slug(network.pk, kind, name))
+    term.full_clean()
+    term.save()
+    audit.record(
+        "term.added",
+        actor=actor,
+        role=actor_role,
+        target=term,
+        brand=_brand(request),
+        request=request,
+        data={"kind": kind, "name": name},
+    )
+    return term
+
+
+@transaction.atomic
+def do_rename_term(
+    term: Term,
+    name: str,
+    *,
+    actor: Any,
+    actor_role: str,
+    request: HttpRequest | None = None,
+) -> bool:
+    """Rename a term; its slug stays, so links and filters keep working. False: no change."""
+    term = Term.objects.select_for_update().get(pk=term.pk)
+    name = _clean_term_name(name)
+    if name == term.name:
+        return False
+    _check_name_free(term.network_id, term.kind, name, exclude=term.pk)
+    before = term.name
+    term.name = name
+    term.full_clean()
+    term.save(update_fields=["name"])
+    audit.record(
+        "term.renamed",
+        actor=actor,
+        role=actor_role,
+        target=term,
+        brand=_brand(request),
+        request=request,
+        data={"kind": term.kind, "from": before, "to": name},
+    )
+    return True
+
+
+@transaction.atomic
+def do_delete_term(
+    term: Term,
+    *,
+    actor: Any,
+    actor_role: str,
+    request: HttpRequest | None = None,
+) -> None:
+    """Delete a term no profile uses; a term in use is refused (rename it instead)."""
+    term = Term.objects.select_for_update().get(pk=term.pk)
+    used = term_usage([term.pk])[term.pk]  # working copies and published versions
+    if used:
+        raise ValidationError(
+            ngettext(
+                "“%(name)s” is used by %(n)s specialist profile and cannot be deleted. "
+                "Rename it instead.",
+                "“%(name)s” is used by %(n)s specialist profiles and cannot be deleted. "
+                "Rename it instead.",
+                used,
+            )
+            % {"name": term.name, "n": used},
+            code="in_use",
+        )
+    audit.record(
+        "term.deleted",
+        actor=actor,
+        role=actor_role,
+        target=term,
+        brand=_brand(request),
+        request=request,
+        data={"kind": term.kind, "name": term.name},
+    )
+    term.delete()

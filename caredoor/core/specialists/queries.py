@@ -165,3 +165,90 @@ def published_version(profile: SpecialistProfile) -> PublishedProfile | None:
 def is_public_on(brand: Brand, profile: SpecialistProfile) -> bool:
     """Whether patients of ``brand`` see ``profile`` now (the directory's own rule)."""
     return public_profiles_on(brand).filter(profile=profile).exists()
+
+
+# --- organization portal ---------------------------------------------------------------------
+# Reads of the organization portal's review queue, listings and onboarding configuration.
+# This section's own imports stay here so that it can be read (and merged) on its own.
+
+from django.db.models import Count  # noqa: E402
+
+from caredoor.core.specialists.choices import PUBLIC_FIELDS  # noqa: E402
+from caredoor.core.specialists.models import OnboardingScheme  # noqa: E402
+
+
+def profile_status_counts(actor: Membership) -> dict[str, int]:
+    """How many profiles the actor may review are in each status (every status present)."""
+    counts = dict(
+        profiles_reviewable_by(actor)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    return {status: counts.get(status, 0) for status in ProfileStatus.values}
+
+
+def unpublished_changes(profile: SpecialistProfile) -> set[str]:
+    """Public fields whose working value differs from the published version (empty when
+    nothing is published yet: then everything is new)."""
+    published = PublishedProfile.objects.filter(profile=profile).first()
+    if published is None:
+        return set()
+    changed = set()
+    for field in PUBLIC_FIELDS:
+        if field in ("specializations", "categories"):
+            now = set(getattr(profile, field).values_list("pk", flat=True))
+            then = set(getattr(published, field).values_list("pk", flat=True))
+        elif field == "photo":
+            now, then = profile.photo_id, published.photo_id
+        else:
+            now, then = getattr(profile, field), published.data.get(field)
+        if now != then:
+            changed.add(field)
+    return changed
+
+
+def requested_listing_count(actor: Membership) -> int:
+    return listings_managed_by(actor).filter(status=ListingStatus.REQUESTED).count()
+
+
+def onboarding_schemes_of(actor: Membership) -> QuerySet[OnboardingScheme]:
+    """The schemes an operator configures: the network's own and its brands' overrides."""
+    if actor.role != Role.OPERATOR:
+        return OnboardingScheme.objects.none()
+    return OnboardingScheme.objects.filter(network_id=actor.network_id)
+
+
+def terms_managed_by(actor: Membership) -> QuerySet[Term]:
+    """The network's specializations and categories, for the operator who maintains them."""
+    if actor.role != Role.OPERATOR:
+        return Term.objects.none()
+    return Term.objects.filter(network_id=actor.network_id).order_by("kind", "name", "pk")
+
+
+def access_term(actor: Membership, term_id: int) -> Term:
+    try:
+        return terms_managed_by(actor).get(pk=term_id)
+    except Term.DoesNotExist:
+        raise Http404 from None
+
+
+def term_usage(term_ids: list[int]) -> dict[int, int]:
+    """How many specialist profiles use each term, in their working copy or their published
+    version (a profile is counted once per term)."""
+    users: dict[int, set[int]] = {pk: set() for pk in term_ids}
+    for field in ("specializations", "categories"):
+        working = SpecialistProfile._meta.get_field(field).remote_field.through
+        published = PublishedProfile._meta.get_field(field).remote_field.through
+        pairs = [
+            *working.objects.filter(term_id__in=term_ids).values_list(
+                "term_id", "specialistprofile_id"
+            ),
+            *published.objects.filter(term_id__in=term_ids).values_list(
+                "term_id", "publishedprofile__profile_id"
+            ),
+        ]
+        for term_id, profile_id in pairs:
+            users[term_id].add(profile_id)
+    return {pk: len(found) for pk, found in users.items()}

@@ -2,7 +2,15 @@ from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common.auth_views import portal_login
-from caredoor.portals.organization import audit, brands, members, views
+from caredoor.portals.organization import (
+    audit,
+    brands,
+    listings,
+    members,
+    onboarding,
+    specialists,
+    views,
+)
 
 app_name = "organization"
 urlpatterns = [
@@ -32,4 +40,42 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("audit/", audit.audit_trail, name="audit"),
+    # specialists: review, relationship, files
+    path("specialists/", specialists.queue, name="specialists"),
+    path("specialists/<int:profile_id>/", specialists.review, name="specialist_review"),
+    path("specialists/<int:profile_id>/decide/", specialists.decide, name="specialist_decide"),
+    path(
+        "specialists/<int:profile_id>/relationship/",
+        specialists.relationship,
+        name="specialist_relationship",
+    ),
+    path("specialists/<int:profile_id>/photo/", specialists.photo, name="specialist_photo"),
+    path(
+        "specialists/<int:profile_id>/photo/published/",
+        specialists.published_photo,
+        name="specialist_published_photo",
+    ),
+    path(
+        "specialists/<int:profile_id>/documents/<int:document_id>/",
+        specialists.document,
+        name="specialist_document",
+    ),
+    # listings on brands
+    path("listings/", listings.listing_list, name="listings"),
+    path("listings/<int:listing_id>/status/", listings.listing_status, name="listing_status"),
+    path("listings/<int:listing_id>/price/", listings.listing_price_edit, name="listing_price"),
+    # onboarding steps and the network's terms
+    path("onboarding/", onboarding.overview, name="onboarding"),
+    path("onboarding/network/", onboarding.edit_network, name="onboarding_network"),
+    path("onboarding/network/reset/", onboarding.reset_network, name="onboarding_network_reset"),
+    path("onboarding/brands/<int:brand_id>/", onboarding.edit_brand, name="onboarding_brand"),
+    path(
+        "onboarding/brands/<int:brand_id>/reset/",
+        onboarding.reset_brand,
+        name="onboarding_brand_reset",
+    ),
+    path("onboarding/terms/", onboarding.terms, name="terms"),
+    path("onboarding/terms/add/", onboarding.term_add, name="term_add"),
+    path("onboarding/terms/<int:term_id>/rename/", onboarding.term_rename, name="term_rename"),
+    path("onboarding/terms/<int:term_id>/delete/", onboarding.term_delete, name="term_delete"),
 ]

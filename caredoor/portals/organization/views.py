@@ -12,6 +12,7 @@ from caredoor.core.accounts.queries import (
 )
 from caredoor.core.compliance.queries import audit_events
 from caredoor.core.organizations.models import Organization
+from caredoor.core.specialists.queries import requested_listing_count, review_queue
 from caredoor.portals.common import account
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.organization.audit import compact_data, role_label
@@ -33,6 +34,11 @@ def _people_by_role(ctx: PortalContext) -> list[tuple[str, int]]:
 @portal_view(PORTAL)
 def dashboard(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     context: dict = {"ctx": ctx, "is_operator": ctx.role == Role.OPERATOR}
+    # What needs attention: profiles waiting for a decision, listings waiting for approval.
+    if ctx.can(Capability.REVIEW_SPECIALISTS):
+        context["to_review"] = review_queue(ctx.membership).count()
+    if ctx.can(Capability.MANAGE_LISTINGS):
+        context["listings_requested"] = requested_listing_count(ctx.membership)
     if ctx.role == Role.OPERATOR:
         network_id = ctx.membership.network_id
         brands = list(brands_managed_by(ctx.membership).order_by("name"))
