@@ -8,8 +8,8 @@ import os
 from datetime import date
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from caredoor.core.accounts.models import Membership, User
@@ -165,7 +165,9 @@ def test_a_signed_in_person_confirms_and_keeps_their_other_roles(world, client_f
     response = client.post("/specialist/register/")
     assert response["Location"] == "/specialist/onboarding/"
     assert profile_of(world.a.patient, world.a.network).status == ProfileStatus.DRAFT
-    roles = set(Membership.objects.active().filter(user=world.a.patient).values_list("role", flat=True))
+    roles = set(
+        Membership.objects.active().filter(user=world.a.patient).values_list("role", flat=True)
+    )
     assert roles == {"patient", "specialist"}
     # Registering again changes nothing and leads to the wizard.
     assert client.post("/specialist/register/")["Location"] == "/specialist/onboarding/"
@@ -216,8 +218,12 @@ def test_the_overview_shows_progress_and_where_to_continue(world, client_for):
     assert "0 of 5 steps complete" in body
     client.post(
         "/specialist/onboarding/basics/",
-        {"display_name": "Dr. A", "time_zone": "Europe/Berlin", "phone": "+49 30 901820",
-         "action": "pause"},
+        {
+            "display_name": "Dr. A",
+            "time_zone": "Europe/Berlin",
+            "phone": "+49 30 901820",
+            "action": "pause",
+        },
     )
     profile.refresh_from_db()
     assert profile.current_step == "basics"
@@ -233,6 +239,9 @@ def test_the_overview_shows_progress_and_where_to_continue(world, client_for):
 def test_basics_saves_a_normalized_phone_and_moves_on(world, client_for):
     profile = start(world)
     client = client_for(world.a.specialist, world.a.brand)
+    page = client.get("/specialist/onboarding/basics/").content.decode()
+    assert 'value="Specialist a"' in page  # filled in from the account at registration
+    assert '<option value="Europe/Berlin" selected>' in page
     response = client.post(
         "/specialist/onboarding/basics/",
         {
@@ -286,13 +295,20 @@ def test_basics_saves_a_normalized_phone_and_moves_on(world, client_for):
         ),
         (
             "expertise",
-            {"education_0_degree": "MSc", "education_0_institution": "FU", "education_0_year": "1900"},
+            {
+                "education_0_degree": "MSc",
+                "education_0_institution": "FU",
+                "education_0_year": "1900",
+            },
             "Enter a year from 1950 to",
         ),
         (
             "expertise",
-            {"education_0_degree": "MSc", "education_0_institution": "FU",
-             "education_0_year": str(date.today().year + 1)},
+            {
+                "education_0_degree": "MSc",
+                "education_0_institution": "FU",
+                "education_0_year": str(date.today().year + 1),
+            },
             "Enter a year from 1950 to",
         ),
         (
@@ -446,10 +462,15 @@ def test_a_photo_is_stored_encrypted_and_served_only_to_its_owner(world, client_
     actions.do_register_specialist(other, world.a.brand)
     assert client_for(other, world.a.brand).get("/specialist/onboarding/photo/").status_code == 404
     assert (
-        client_for(world.b.specialist, world.b.brand).get("/specialist/onboarding/photo/").status_code
+        client_for(world.b.specialist, world.b.brand)
+        .get("/specialist/onboarding/photo/")
+        .status_code
         == 404
     )
-    assert client_for(world.a.patient, world.a.brand).get("/specialist/onboarding/photo/").status_code == 403
+    assert (
+        client_for(world.a.patient, world.a.brand).get("/specialist/onboarding/photo/").status_code
+        == 403
+    )
     assert client_for(None, world.a.brand).get("/specialist/onboarding/photo/").status_code == 302
     # The step page shows the current photo through the authorized view.
     page = client.get("/specialist/onboarding/profile/").content.decode()
@@ -516,9 +537,12 @@ def test_documents_upload_download_and_remove_for_their_owner_only(
         intruder = client_for(user, brand)
         assert intruder.get(f"/specialist/documents/{document.pk}/").status_code == 404
         assert intruder.post(f"/specialist/documents/{document.pk}/remove/").status_code == 404
-    assert client_for(world.b.specialist, world.a.brand).get(
-        f"/specialist/documents/{document.pk}/"
-    ).status_code == 403
+    assert (
+        client_for(world.b.specialist, world.a.brand)
+        .get(f"/specialist/documents/{document.pk}/")
+        .status_code
+        == 403
+    )
     assert CredentialDocument.objects.filter(pk=document.pk).exists()
 
     assert client.get(f"/specialist/documents/{document.pk}/remove/").status_code == 405
@@ -532,7 +556,12 @@ def test_documents_upload_download_and_remove_for_their_owner_only(
 @pytest.mark.parametrize(
     ("name", "data", "content_type", "message"),
     [
-        ("licence.pdf", b"#!/bin/sh\nrm -rf / --no-preserve-root\n", "application/pdf", NOT_ACCEPTED),
+        (
+            "licence.pdf",
+            b"#!/bin/sh\nrm -rf / --no-preserve-root\n",
+            "application/pdf",
+            NOT_ACCEPTED,
+        ),
         ("licence.pdf", b"<html><script>alert(1)</script></html>", "application/pdf", NOT_ACCEPTED),
         ("diploma.svg", SVG_WITH_SCRIPT, "image/svg+xml", NOT_ACCEPTED),
         ("empty.pdf", b"", "application/pdf", "The submitted file is empty."),
@@ -547,8 +576,12 @@ def test_a_malicious_document_is_refused_and_nothing_stored(
     client = client_for(world.a.specialist, world.a.brand)
     response = client.post(
         "/specialist/onboarding/credentials/",
-        {"form": "document", "doc-kind": "licence", "doc-title": "Licence",
-         "doc-file": upload(name, data, content_type)},
+        {
+            "form": "document",
+            "doc-kind": "licence",
+            "doc-title": "Licence",
+            "doc-file": upload(name, data, content_type),
+        },
     )
     assert response.status_code == 200
     body = response.content.decode()
@@ -584,7 +617,7 @@ def test_submit_lists_what_is_missing_then_accepts_a_complete_profile(world, cli
     # Submitted: read-only until the reviewers decide.
     before = snapshot(profile)
     step = client.get("/specialist/onboarding/basics/").content.decode()
-    assert "<fieldset class=\"wizard-fields\" disabled>" in step
+    assert '<fieldset class="wizard-fields" disabled>' in step
     assert "Save and continue" not in step
     blocked = client.post(
         "/specialist/onboarding/basics/",
@@ -629,7 +662,9 @@ def test_a_rejection_shows_its_reason(world, client_for):
     profile = complete_profile(world.a.specialist, world.a.brand)
     actions.do_submit(profile, actor=world.a.specialist)
     actions.do_review(
-        profile, decision="reject", reason="Licence not valid here.",
+        profile,
+        decision="reject",
+        reason="Licence not valid here.",
         reviewer=operator_membership(world.a),
     )
     client = client_for(world.a.specialist, world.a.brand)
@@ -650,8 +685,12 @@ def test_after_approval_an_edit_goes_back_to_review_and_the_approved_version_sta
     assert "sends your profile back to review" in step
     response = client.post(
         "/specialist/onboarding/basics/",
-        {"display_name": "Dr. Renamed", "time_zone": "Europe/Berlin", "phone": "+4930901820",
-         "action": "continue"},
+        {
+            "display_name": "Dr. Renamed",
+            "time_zone": "Europe/Berlin",
+            "phone": "+4930901820",
+            "action": "continue",
+        },
     )
     assert response["Location"] == "/specialist/onboarding/"
     profile.refresh_from_db()
@@ -664,8 +703,12 @@ def test_after_approval_an_edit_goes_back_to_review_and_the_approved_version_sta
     actions.do_review(profile, decision="approve", reviewer=operator_membership(world.a))
     client.post(
         "/specialist/onboarding/basics/",
-        {"display_name": "Dr. Renamed", "time_zone": "Europe/Berlin", "phone": "+4930901821",
-         "action": "pause"},
+        {
+            "display_name": "Dr. Renamed",
+            "time_zone": "Europe/Berlin",
+            "phone": "+4930901821",
+            "action": "pause",
+        },
     )
     profile.refresh_from_db()
     assert profile.status == ProfileStatus.APPROVED
@@ -674,7 +717,16 @@ def test_after_approval_an_edit_goes_back_to_review_and_the_approved_version_sta
 
 def test_the_specialist_nav_has_dashboard_profile_listings_account(world, client_for):
     start(world)
-    body = client_for(world.a.specialist, world.a.brand).get("/specialist/onboarding/").content.decode()
-    for href in ("/specialist/", "/specialist/onboarding/", "/specialist/listings/", "/specialist/account/"):
+    body = (
+        client_for(world.a.specialist, world.a.brand)
+        .get("/specialist/onboarding/")
+        .content.decode()
+    )
+    for href in (
+        "/specialist/",
+        "/specialist/onboarding/",
+        "/specialist/listings/",
+        "/specialist/account/",
+    ):
         assert f'href="{href}"' in body
     assert 'href="/specialist/onboarding/" aria-current="page"' in body

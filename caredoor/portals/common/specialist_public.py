@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from caredoor.core.brands.models import Brand
 from caredoor.core.specialists.choices import (
@@ -39,7 +40,7 @@ VIDEO_HOSTS = frozenset(
         "player.vimeo.com",
     }
 )
-VIDEO_SITES = "YouTube (youtube.com, youtu.be), Vimeo (vimeo.com)"
+VIDEO_SITES = gettext_lazy("YouTube (youtube.com, youtu.be) or Vimeo (vimeo.com)")
 
 # The plain (non-relation, non-file) public fields, as a published snapshot stores them.
 DATA_FIELDS = [f for f in PUBLIC_FIELDS if f not in ("specializations", "categories", "photo")]

@@ -13,7 +13,10 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.password_validation import (
+    password_validators_help_texts,
+    validate_password,
+)
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -94,6 +97,10 @@ class RegisterForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password1"].help_text = " ".join(password_validators_help_texts())
+
     def clean_email(self) -> str:
         email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
         if User.objects.filter(email__iexact=email).exists():
@@ -167,14 +174,13 @@ class StepForm(ActionErrorsMixin, forms.Form):
             k: str(v) for k, v in (profile.requested_changes or {}).items() if k in step.fields
         }
         self.members: dict[str, list[str]] = {}
-        initial: dict[str, Any] = {}
-        super().__init__(*args, initial=initial, **kwargs)
+        super().__init__(*args, **kwargs)
         for name in step.fields:
             if name == "documents":
                 continue  # uploaded one by one in their own form
             builder = getattr(self, f"_add_{name}")
             before = set(self.fields)
-            initial.update(builder())
+            self.initial.update(builder())
             self.members[name] = [f for f in self.fields if f not in before]
         self._describe()
 
@@ -493,6 +499,18 @@ class StepForm(ActionErrorsMixin, forms.Form):
         super()._post_clean()
         self._describe()
 
+    def add_error(self, field: str | None, error: Any) -> None:
+        super().add_error(field, error)
+        self._describe()  # errors added after validation (by the view) are described too
+
+    def _education_rows_shown(self, rows: list[list[Any]]) -> int:
+        """The filled rows plus one empty one; the other empty rows wait behind a toggle."""
+        used = 0
+        for i, row in enumerate(rows, start=1):
+            if any(bf.value() not in (None, "") or bf.errors for bf in row):
+                used = i
+        return min(len(rows), used + 1)
+
     @property
     def groups(self) -> list[dict[str, Any]]:
         out = []
@@ -508,7 +526,12 @@ class StepForm(ActionErrorsMixin, forms.Form):
             }
             if name == "education":
                 fields = group["fields"]
-                group["rows"] = [fields[i : i + 3] for i in range(0, len(fields), 3)]
+                rows = [
+                    {"number": i // 3 + 1, "fields": fields[i : i + 3]}
+                    for i in range(0, len(fields), 3)
+                ]
+                shown = self._education_rows_shown([r["fields"] for r in rows])
+                group["rows"], group["extra_rows"] = rows[:shown], rows[shown:]
             out.append(group)
         return out
 

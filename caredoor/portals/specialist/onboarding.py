@@ -136,6 +136,11 @@ def step(request: HttpRequest, ctx: PortalContext, step_key: str) -> HttpRespons
                     return _after_save(
                         request, profile, progress, current.key, action, changed, was_approved
                     )
+            if request.FILES.get("photo") and form.errors and "photo" not in form.errors:
+                # Browsers do not keep a chosen file when the page comes back with errors.
+                form.add_error(
+                    "photo", _("Your photo was not saved either. Please choose it again.")
+                )
             if documents_missing:
                 messages.error(request, _("Upload at least one credential document to continue."))
 
@@ -190,7 +195,8 @@ def _after_save(
             _("Saved. You can continue where you left off at any time."),
         )
         return redirect("specialist:dashboard")
-    messages.success(request, _("Saved.") if changed else _("Nothing changed."))
+    if changed:
+        messages.success(request, _("Saved."))
     keys = [s.step.key for s in progress.steps]
     index = keys.index(step_key)
     if index + 1 < len(keys):

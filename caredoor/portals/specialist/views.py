@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from allauth.account.adapter import get_adapter
 from allauth.core import ratelimit
 from django.contrib import messages
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,6 +27,9 @@ from caredoor.portals.specialist.progress import progress_of
 
 PORTAL = Portal.SPECIALIST
 BACKEND = "django.contrib.auth.backends.ModelBackend"
+# Listing decisions by the operator stay on the dashboard this long (hidden and removed
+# listings stay until the specialist acts).
+RECENT_DECISIONS = timedelta(days=14)
 
 
 @require_http_methods(["GET", "POST"])
@@ -73,6 +79,7 @@ def dashboard(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     if profile is not None:
         progress = progress_of(profile)
         listings = list(listings_of(profile).order_by("brand__name"))
+        recent = timezone.now() - RECENT_DECISIONS
         context.update(
             progress=progress,
             resume=progress.resume(profile.current_step),
@@ -88,7 +95,10 @@ def dashboard(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
                 item
                 for item in listings
                 if item.decided_by_id not in (None, request.user.pk)
-                and item.status in (ListingStatus.HIDDEN, ListingStatus.REMOVED)
+                and (
+                    item.status in (ListingStatus.HIDDEN, ListingStatus.REMOVED)
+                    or (item.decided_at and item.decided_at >= recent)
+                )
             ],
             listings_approved=[item for item in listings if item.status == ListingStatus.APPROVED],
             listings_waiting=[item for item in listings if item.status == ListingStatus.REQUESTED],
