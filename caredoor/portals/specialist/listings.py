@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -33,15 +34,15 @@ from caredoor.core.specialists.queries import (
     listing_brands,
     listings_of,
     own_profile,
+    published_version,
 )
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.common.specialist_public import price_on
 from caredoor.portals.specialist.forms import ListingForm, to_major
 
 PORTAL = Portal.SPECIALIST
-SPECIALIST_MAY_SET = {
-    target: allowed for target, allowed in LISTING_TRANSITIONS["specialist"].items()
-}
+# target status -> the statuses a specialist may move their own listing from
+SPECIALIST_MAY_SET = LISTING_TRANSITIONS["specialist"]
 
 
 @dataclass
@@ -151,7 +152,7 @@ def _page(
         "profile": profile,
         "rows": _rows(profile, bound),
         "approved": profile.status == ProfileStatus.APPROVED
-        or (profile.status == ProfileStatus.SUBMITTED and hasattr(profile, "published")),
+        or published_version(profile) is not None,
         "statuses": ListingStatus,
     }
     return render(request, "specialist/listings.html", context, status=400 if bound else 200)
@@ -255,6 +256,4 @@ def listing_status(request: HttpRequest, ctx: PortalContext, listing_id: int) ->
 
 
 def _listings_url() -> str:
-    from django.urls import reverse
-
     return reverse("specialist:listings")
