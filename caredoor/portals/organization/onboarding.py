@@ -116,7 +116,7 @@ def _editor(
         {
             "ctx": ctx,
             "network": network,
-            "brand": brand,
+            "target_brand": brand,  # not "brand": that is the site's own brand (base.html)
             "has_own": has_own,
             "form": form,
         },

@@ -49,6 +49,9 @@ class RequestChangesForm(forms.Form):
                 label=_("What should change in “%(field)s”?") % {"field": field.label},
                 max_length=NOTE_MAX,
                 required=False,
+                # The placeholder lets the stylesheet hide an empty note until its box is
+                # ticked (:placeholder-shown); without CSS every note shows.
+                widget=forms.TextInput(attrs={"placeholder": _("What should change?")}),
             )
 
     @property
