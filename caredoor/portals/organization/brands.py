@@ -57,7 +57,7 @@ def brand_create(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     return render(
         request,
         "organization/brand_form.html",
-        {"ctx": ctx, "form": form, "brand": None},
+        {"ctx": ctx, "form": form, "target_brand": None},
         status=400 if form.is_bound else 200,
     )
 
@@ -76,7 +76,8 @@ def _edit_page(
         "organization/brand_form.html",
         {
             "ctx": ctx,
-            "brand": brand,
+            # Not "brand": that name is the site being served (header, logo, theme).
+            "target_brand": brand,
             "form": form or BrandForm(brand=brand),
             "domain_form": domain_form or DomainForm(),
             "domains": brand.domains.order_by("-is_primary", "host"),
