@@ -334,3 +334,56 @@ def test_brand_scheme_overrides_the_networks(world):
     )
     assert scheme_for(world.a.network, world.a.sister) == scheme_for(world.a.network, None)
     assert op.role == "operator"
+
+
+def test_reserved_step_keys_are_refused():
+    for key in ["submit", "photo"]:
+        with pytest.raises(ValidationError, match="used by the wizard"):
+            validate_steps([{"key": key, "title": "X", "fields": ["display_name"]}])
+
+
+def test_a_first_submission_is_frozen_while_reviewed(world):
+    profile = complete_profile(world.a.specialist, world.a.brand)
+    actions.do_submit(profile, actor=world.a.specialist)
+    with pytest.raises(ValidationError, match="being reviewed"):
+        actions.do_save_step(
+            profile, "basics", {"display_name": "Changed"}, actor=world.a.specialist
+        )
+    assert SpecialistProfile.objects.get(pk=profile.pk).display_name == "Dr. Test"
+
+
+def test_a_replaced_working_photo_is_deleted_but_never_the_published_one(world, committed):
+    from caredoor.core.compliance.models import StoredFile
+    from caredoor.core.compliance.uploads import CheckedUpload, store_file
+    from tests.specialist_helpers import png_bytes
+
+    profile, _ = approved_and_listed(world.a, world.a.specialist, [world.a.brand])
+    published_photo = profile.published.photo_id
+
+    def new_photo(colour):  # type: ignore[no-untyped-def]
+        return store_file(
+            CheckedUpload("image/png", png_bytes(colour=colour), "p.png"),
+            purpose="specialist.photo",
+        )
+
+    first = new_photo("#aa0000")
+    with committed():
+        actions.do_save_step(profile, "profile", {"photo": first}, actor=world.a.specialist)
+    assert StoredFile.objects.filter(pk=published_photo).exists()  # still what patients see
+    with committed():
+        actions.do_save_step(
+            profile, "profile", {"photo": new_photo("#00aa00")}, actor=world.a.specialist
+        )
+    assert not StoredFile.objects.filter(pk=first.pk).exists()  # an unpublished draft photo
+
+
+def test_prices_are_formatted_in_the_readers_language(world):
+    from django.utils import translation
+
+    _profile, (listing,) = approved_and_listed(
+        world.a, world.a.specialist, [world.a.brand], price=123450
+    )
+    with translation.override("de"):
+        assert listing_price(listing).display == "1.234,50 EUR"
+    with translation.override("en"):
+        assert listing_price(listing).display == "1,234.50 EUR"

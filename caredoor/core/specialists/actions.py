@@ -193,6 +193,12 @@ def do_save_step(
     profile = SpecialistProfile.objects.select_for_update().get(pk=profile.pk)
     if profile.status not in EDITABLE_STATUSES:
         raise ValidationError(_("This profile can no longer be edited."))
+    published = PublishedProfile.objects.filter(profile=profile).first()
+    if profile.status == ProfileStatus.SUBMITTED and published is None:
+        # A first submission is frozen while it is reviewed; a published profile's pending
+        # update may still be refined.
+        raise ValidationError(_("Your profile is being reviewed; it cannot be edited now."))
+    replaced_photo = None
     step = next((s for s in steps_of(profile) if s.key == step_key), None)
     if step is None:
         raise ValidationError(_("There is no such step."))
@@ -205,6 +211,7 @@ def do_save_step(
             getattr(profile, field).set(values[field])
         elif field == "photo":
             if values[field] is not None:
+                replaced_photo = profile.photo
                 profile.photo = values[field]
         else:
             setattr(profile, field, values[field])
@@ -219,6 +226,12 @@ def do_save_step(
         profile.submitted_at = timezone.now()
     profile.full_clean(exclude=["user", "network", "registered_on", "onboarded_by", "photo"])
     profile.save()
+    if replaced_photo is not None and (
+        published is None or published.photo_id != replaced_photo.pk
+    ):
+        from caredoor.core.compliance.uploads import delete_file
+
+        delete_file(replaced_photo)  # the blob goes when this transaction commits
     if changed:
         audit.record(
             "specialist.profile_edited",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from caredoor.core.brands.choices import CURRENCIES, PricingMode
@@ -24,8 +26,9 @@ class ListingPrice:
         if self.amount_minor is None:
             return str(_("Price on request"))
         exponent = CURRENCIES.get(self.currency, 2)
-        major = self.amount_minor / (10**exponent)
-        return f"{major:,.{exponent}f} {self.currency}"
+        major = Decimal(self.amount_minor).scaleb(-exponent)
+        amount = number_format(major, decimal_pos=exponent, use_l10n=True, force_grouping=True)
+        return f"{amount} {self.currency}"
 
 
 def listing_price(listing: Listing) -> ListingPrice:

@@ -11,6 +11,9 @@ from caredoor.core.brands.models import Brand, Network
 from caredoor.core.specialists.choices import DEFAULT_STEPS, PROFILE_FIELDS
 from caredoor.core.specialists.models import OnboardingScheme
 
+# The wizard's own pages live beside the steps (/specialist/onboarding/<key>/).
+RESERVED_KEYS = frozenset({"submit", "photo"})
+
 
 @dataclass(frozen=True)
 class Step:
@@ -40,6 +43,10 @@ def validate_steps(steps: object) -> list[dict]:
         required = list(raw.get("required") or [])
         if not key or not key.replace("_", "").isalnum() or key in seen_keys:
             raise ValidationError(_("Each step needs its own short key (letters and digits)."))
+        if key in RESERVED_KEYS:
+            raise ValidationError(
+                _("“%(key)s” is used by the wizard itself; choose another key.") % {"key": key}
+            )
         if not title:
             raise ValidationError(_("Each step needs a title."))
         if not fields:
