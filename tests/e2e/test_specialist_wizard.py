@@ -12,11 +12,11 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from caredoor.core.compliance.models import StoredFile
-from caredoor.core.specialists import actions
 from caredoor.core.specialists.choices import ProfileStatus, TermKind
 from caredoor.core.specialists.models import SpecialistProfile, Term
 from tests import factories
 from tests.e2e.conftest import PHONE, SCREENSHOTS, BrandWorld
+from tests.e2e.test_portals import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -140,8 +140,32 @@ def test_a_specialist_registers_completes_the_wizard_and_is_listed(
 
     profile = SpecialistProfile.objects.get(user__email=EMAIL)
     assert profile.status == ProfileStatus.SUBMITTED
-    actions.do_review(profile, decision="approve", reviewer=reviewer)
-    actions.do_set_listing_status(profile.listings.get(), "approved", actor=reviewer)
+
+    # The operator reviews in the organization portal: opens the credential, approves the
+    # profile, then approves the listing on Lakeside.
+    staff = browser.new_context()
+    try:
+        review_page = staff.new_page()
+        review_page.goto(f"{base}/org/specialists/")
+        sign_in(review_page, base, operator.email, totp=True)
+        review_page.goto(f"{base}/org/specialists/")
+        review_page.get_by_role("link", name="Dr. Wanda Walker").click()
+        expect(review_page.locator("main")).to_contain_text("I accompany adults through grief.")
+        with review_page.expect_download() as download:
+            review_page.get_by_role("link", name="Licence").click()
+        assert download.value.suggested_filename.endswith(".pdf")
+        review_page.screenshot(path=SCREENSHOTS / "org-specialist-review.png", full_page=True)
+        review_page.get_by_role("button", name="Approve", exact=True).click()
+        expect(review_page.locator(".messages")).to_be_visible()
+        review_page.goto(f"{base}/org/listings/")
+        review_page.get_by_role("button", name=re.compile(r"^Approve: Dr. Wanda Walker")).click()
+        expect(review_page.locator(".messages")).to_be_visible()
+    finally:
+        staff.close()
+    profile.refresh_from_db()
+    assert profile.status == ProfileStatus.APPROVED
+    assert profile.listings.get().status == "approved"
+    assert reviewer.role == "operator"
 
     visitor = browser.new_context(viewport=PHONE)
     try:
@@ -150,6 +174,9 @@ def test_a_specialist_registers_completes_the_wizard_and_is_listed(
         patient_page.get_by_role("link", name="Dr. Wanda Walker").click()
         expect(patient_page.locator("h1")).to_have_text("Dr. Wanda Walker")
         expect(patient_page.locator(".sp-price")).to_contain_text("75.00 EUR")
+        patient_page.wait_for_function(
+            "() => document.querySelector('img.sp-photo')?.complete === true"
+        )
         assert patient_page.locator("img.sp-photo").evaluate("img => img.naturalWidth") == 300
         assert fits_the_viewport(patient_page)
         patient_page.screenshot(path=SCREENSHOTS / "specialist-public-phone.png", full_page=True)
