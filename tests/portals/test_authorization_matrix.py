@@ -164,3 +164,47 @@ def test_acting_membership_switch_is_validated(world, client_for):
         ).status_code
         == 404
     )
+
+
+def _nav_pages():
+
+    from caredoor.ui.nav import NAV
+
+    for portal, entries in NAV.items():
+        for entry in entries:
+            _label, name, capability = entry[:3]
+            yield portal, name, capability
+
+
+NAV_PAGES = list(_nav_pages())
+# The brand's front door and its public directory are open to everyone on a public brand.
+PUBLIC_PAGES = {"patient:dashboard", "patient:specialists"}
+
+
+@pytest.mark.parametrize(
+    ("portal", "url_name", "capability"), NAV_PAGES, ids=[n for _p, n, _c in NAV_PAGES]
+)
+@pytest.mark.parametrize("role", ROLES)
+def test_every_navigation_page_follows_the_policy(
+    world, client_for, role, portal, url_name, capability
+):
+    """Each page in a portal's navigation: the portal's roles with the capability get it,
+    the portal's roles without it get 404, everyone else the portal's 403."""
+    from django.urls import reverse
+
+    from caredoor.core.accounts.policy import role_can
+
+    if world.a.people[role].memberships.filter(role="specialist").exists():
+        from caredoor.core.specialists.actions import do_register_specialist
+
+        do_register_specialist(world.a.people[role], world.a.brand)
+    response = client_for(world.a.people[role], world.a.brand).get(reverse(url_name))
+    if url_name in PUBLIC_PAGES:
+        expected = 200
+    elif role not in PORTAL_ROLES[portal]:
+        expected = 403
+    elif capability and not role_can(role, capability):
+        expected = 404
+    else:
+        expected = 200
+    assert response.status_code == expected, (role, url_name)
