@@ -22,6 +22,7 @@ from caredoor.core.accounts.queries import (
     open_invitations_visible_to,
     organizations_visible_to,
 )
+from caredoor.core.brands.actions import EDITABLE_FIELDS
 from caredoor.core.brands.choices import (
     CURRENCIES,
     CURRENCY_CHOICES,
@@ -326,27 +327,8 @@ class BrandForm(ModelErrorsMixin, forms.Form):
     def brand_fields(self) -> dict[str, Any]:
         """The cleaned values under the brand's own field names (for the core actions)."""
         data = self.cleaned_data
-        fields = {
-            name: data[name]
-            for name in (
-                "name",
-                "tagline",
-                "primary_color",
-                "accent_color",
-                "default_language",
-                "languages",
-                "time_zone",
-                "currency",
-                "journey_mode",
-                "pricing_mode",
-                "fixed_price_minor",
-                "billing_model",
-                "modules",
-                "sign_in_methods",
-                "visibility",
-                "is_active",
-            )
-        }
+        # Every editable brand field but the logo, which is handled below.
+        fields = {name: data[name] for name in EDITABLE_FIELDS if name != "logo"}
         if data.get("logo"):
             fields["logo"] = data["logo"]
         elif data.get("remove_logo"):
