@@ -216,3 +216,28 @@ def test_totp_secrets_are_encrypted_at_rest(world):
     stored = world.a.operator.authenticator_set.get().data["secret"]
     assert stored != factories.TOTP_SECRET
     assert decrypt_text(stored) == factories.TOTP_SECRET
+
+
+def test_sso_providers_are_offered_only_on_their_brands(world, client_for):
+    from allauth.socialaccount.models import SocialApp
+
+    SocialApp.objects.create(
+        provider="openid_connect",
+        provider_id="acme-sso",
+        name="Acme Login",
+        client_id="caredoor",
+        secret="s3cret",
+        settings={"server_url": "https://sso.acme.example", "brands": [world.a.brand.slug]},
+    )
+    _set_methods(world.a.brand, ["oidc"])
+    _set_methods(world.a.sister, ["oidc"])
+    page = client_for(None, world.a.brand).get("/accounts/login/").content.decode()
+    assert "Acme Login" in page
+    sister = client_for(None, world.a.sister).get("/accounts/login/").content.decode()
+    assert "Acme Login" not in sister
+    assert "no identity provider is connected yet" in sister
+    # The brand turns SSO off: the provider disappears although it is configured.
+    _set_methods(world.a.brand, ["password"])
+    assert (
+        "Acme Login" not in client_for(None, world.a.brand).get("/accounts/login/").content.decode()
+    )
