@@ -8,7 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from caredoor.core.accounts.actions import do_grant_membership
 from caredoor.core.accounts.models import Membership, User
@@ -24,6 +26,7 @@ from caredoor.core.specialists.choices import (
     ListingStatus,
     PricingControl,
     ProfileStatus,
+    TermKind,
 )
 from caredoor.core.specialists.models import (
     CredentialDocument,
@@ -32,7 +35,9 @@ from caredoor.core.specialists.models import (
     PublishedProfile,
     ReviewDecision,
     SpecialistProfile,
+    Term,
 )
+from caredoor.core.specialists.queries import term_usage
 from caredoor.core.specialists.scheme import Step, scheme_for, validate_steps
 
 M2M_FIELDS = ("specializations", "categories")
@@ -591,12 +596,6 @@ def do_set_listing_status(
 # The network's vocabulary (specializations and categories), maintained by the operator.
 # This section's own imports stay here so that it can be read (and merged) on its own.
 
-from django.utils.text import slugify  # noqa: E402
-from django.utils.translation import ngettext  # noqa: E402
-
-from caredoor.core.specialists.choices import TermKind  # noqa: E402
-from caredoor.core.specialists.models import Term  # noqa: E402
-from caredoor.core.specialists.queries import term_usage  # noqa: E402
 
 TERM_NAME_MAX = 80
 

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import Http404
 
 from caredoor.core.accounts.models import Membership
 from caredoor.core.accounts.policy import Role
 from caredoor.core.brands.models import Brand
-from caredoor.core.specialists.choices import ListingStatus, ProfileStatus
+from caredoor.core.specialists.choices import PUBLIC_FIELDS, ListingStatus, ProfileStatus
 from caredoor.core.specialists.models import (
     CredentialDocument,
     Listing,
+    OnboardingScheme,
     PublishedProfile,
     SpecialistProfile,
     Term,
@@ -170,11 +171,6 @@ def is_public_on(brand: Brand, profile: SpecialistProfile) -> bool:
 # --- organization portal ---------------------------------------------------------------------
 # Reads of the organization portal's review queue, listings and onboarding configuration.
 # This section's own imports stay here so that it can be read (and merged) on its own.
-
-from django.db.models import Count  # noqa: E402
-
-from caredoor.core.specialists.choices import PUBLIC_FIELDS  # noqa: E402
-from caredoor.core.specialists.models import OnboardingScheme  # noqa: E402
 
 
 def profile_status_counts(actor: Membership) -> dict[str, int]:
