@@ -616,12 +616,12 @@ def _check_name_free(network_id: int, kind: str, name: str, *, exclude: int | No
     if exclude is not None:
         taken = taken.exclude(pk=exclude)
     if taken.exists():
-        raise ValidationError(
-            {
-                "name": _("There is already a %(kind)s called “%(name)s”.")
-                % {"kind": str(TermKind(kind).label).lower(), "name": name}
-            }
+        message = (
+            _("There is already a specialization called “%(name)s”.")
+            if kind == TermKind.SPECIALIZATION
+            else _("There is already a category called “%(name)s”.")
         )
+        raise ValidationError({"name": message % {"name": name}})
 
 
 def _free_slug(network_id: int, kind: str, name: str) -> str:

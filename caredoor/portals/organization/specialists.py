@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from caredoor.core.accounts.policy import Capability, Portal, Role
@@ -298,15 +299,21 @@ def _field_groups(profile: SpecialistProfile) -> list[dict[str, Any]]:
     return groups
 
 
+# The history reads in the past tense, unlike the buttons that make the decisions.
+DECISION_DONE = {
+    Decision.APPROVE: gettext_lazy("Approved"),
+    Decision.REQUEST_CHANGES: gettext_lazy("Changes requested"),
+    Decision.REJECT: gettext_lazy("Rejected"),
+}
+
+
 def _history(profile: SpecialistProfile) -> list[dict[str, Any]]:
     rows = []
     for d in profile.decisions.select_related("reviewer"):
         rows.append(
             {
                 "decision": d,
-                "label": Decision(d.decision).label
-                if d.decision in Decision.values
-                else d.decision,
+                "label": DECISION_DONE.get(d.decision, d.decision),
                 "role": Role(d.reviewer_role).label
                 if d.reviewer_role in Role.values
                 else d.reviewer_role,
