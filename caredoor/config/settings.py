@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "caredoor.core.organizations",
     "caredoor.core.accounts",
     "caredoor.core.specialists",
+    "caredoor.core.scheduling",
     # thin layers
     "caredoor.ui",
     "caredoor.portals.common",
