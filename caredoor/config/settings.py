@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "caredoor.core.accounts",
     "caredoor.core.specialists",
     "caredoor.core.scheduling",
+    "caredoor.core.booking",
     # thin layers
     "caredoor.ui",
     "caredoor.portals.common",
