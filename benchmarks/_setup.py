@@ -9,8 +9,36 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _fresh_postgres_database() -> None:
+    """With DATABASE_URL on PostgreSQL, measure in a new database, dropped at exit."""
+    import atexit
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    parts = urlsplit(url)
+    name = f"caredoor_bench_{uuid.uuid4().hex[:8]}"
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+
+    def drop() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    atexit.register(drop)
+
+
 def django_with_demo() -> None:
     sys.path.insert(0, str(ROOT))
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        _fresh_postgres_database()
     os.environ.setdefault("CAREDOOR_DATA_DIR", tempfile.mkdtemp(prefix="caredoor-bench-"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caredoor.config.settings")
     os.environ.setdefault("LOG_LEVEL", "ERROR")

@@ -133,3 +133,41 @@ def test_override_hours_are_validated(session_type, windows):
     override = DateOverride(profile=session_type.profile, day=date(2026, 7, 1), windows=windows)
     with pytest.raises(ValidationError):
         override.full_clean()
+
+
+def test_next_available_for_many_matches_each_specialists_own_slots(world):
+    from caredoor.core.booking.queries import busy_intervals, next_available
+    from tests import factories
+
+    types = []
+    for i in range(5):
+        user = factories.make_user(f"na{i}@example.test")
+        profile = do_register_specialist(user, world.a.brand)
+        profile.time_zone = [
+            "Europe/Berlin",
+            "America/New_York",
+            "Asia/Kolkata",
+            "Australia/Sydney",
+            "UTC",
+        ][i]
+        profile.save()
+        st = SessionType.objects.create(
+            profile=profile, name="S", duration_minutes=45, min_notice_minutes=60, horizon_days=90
+        )
+        if i != 4:  # the last one has no hours at all
+            AvailabilityRule.objects.create(
+                profile=profile, weekday=(i * 2) % 7, start_time=time(8 + i), end_time=time(12 + i)
+            )
+        types.append(SessionType.objects.select_related("profile").get(pk=st.pk))
+    now = datetime(2026, 5, 4, 6, 30, tzinfo=UTC)
+    found = next_available(types, now=now, days=30)
+    for st in types:
+        own = free_slots(
+            st,
+            start=now,
+            end=now + timedelta(days=30),
+            now=now,
+            busy=busy_intervals(st.profile_id, now, now + timedelta(days=30)),
+        )
+        assert found[st.pk] == (own[0] if own else None)
+    assert found[types[4].pk] is None
