@@ -221,6 +221,28 @@ def find_open_invitation(token: str) -> Invitation | None:
 
 
 @transaction.atomic
+def do_create_account(
+    *, email: str, password: str, name: str = "", request: HttpRequest | None = None
+) -> User:
+    """A new person with a password (registration forms validate it first). Audited; the
+    roles come from the caller's next action in the same transaction."""
+    user = User.objects.create_user(email, password, name=name.strip())
+    audit.record("account.created", actor=user, target=user, brand=_brand(request), request=request)
+    return user
+
+
+@transaction.atomic
+def do_accept_invitation_as_new_person(
+    invitation: Invitation, *, name: str, password: str, request: HttpRequest
+) -> User:
+    """Someone without an account accepts: the account and the role come into being
+    together, or not at all."""
+    user = do_create_account(email=invitation.email, password=password, name=name, request=request)
+    do_accept_invitation(invitation, user, request=request)
+    return user
+
+
+@transaction.atomic
 def do_accept_invitation(invitation: Invitation, user: User, *, request: HttpRequest) -> Membership:
     locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not locked.is_open:

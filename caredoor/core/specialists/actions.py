@@ -12,7 +12,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from caredoor.core.accounts.actions import do_grant_membership
+from caredoor.core.accounts.actions import do_create_account, do_grant_membership
 from caredoor.core.accounts.models import Membership, User
 from caredoor.core.accounts.policy import Role
 from caredoor.core.brands.choices import PricingMode
@@ -144,6 +144,15 @@ def do_register_specialist(
         request=request,
     )
     return profile
+
+
+@transaction.atomic
+def do_register_new_specialist(
+    *, email: str, password: str, name: str, brand: Brand, request: HttpRequest | None = None
+) -> SpecialistProfile:
+    """A visitor joins as a specialist: account, specialist role and draft profile together."""
+    user = do_create_account(email=email, password=password, name=name, request=request)
+    return do_register_specialist(user, brand, request=request)
 
 
 def steps_of(profile: SpecialistProfile) -> list[Step]:

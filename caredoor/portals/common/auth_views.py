@@ -5,7 +5,6 @@ from __future__ import annotations
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -98,11 +97,12 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         )
     form = AcceptInvitationForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            user = User.objects.create_user(
-                invitation.email, form.cleaned_data["password1"], name=form.cleaned_data["name"]
-            )
-            actions.do_accept_invitation(invitation, user, request=request)
+        user = actions.do_accept_invitation_as_new_person(
+            invitation,
+            name=form.cleaned_data["name"],
+            password=form.cleaned_data["password1"],
+            request=request,
+        )
         user.backend = BACKEND  # type: ignore[attr-defined]
         get_adapter(request).login(request, user)
         messages.success(request, _("Welcome! Your account is ready."))

@@ -7,17 +7,15 @@ from datetime import timedelta
 from allauth.account.adapter import get_adapter
 from allauth.core import ratelimit
 from django.contrib import messages
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from caredoor.core.accounts.models import User
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.choices import SignInMethod
-from caredoor.core.specialists.actions import do_register_specialist
+from caredoor.core.specialists.actions import do_register_new_specialist, do_register_specialist
 from caredoor.core.specialists.choices import PROFILE_FIELDS, ListingStatus, ProfileStatus
 from caredoor.core.specialists.queries import listings_of, own_profile, published_version
 from caredoor.portals.common import account
@@ -58,11 +56,13 @@ def register(request: HttpRequest) -> HttpResponse:
             return limited
         if form.is_valid():
             data = form.cleaned_data
-            with transaction.atomic():
-                new_user = User.objects.create_user(
-                    data["email"], data["password1"], name=data["name"].strip()
-                )
-                do_register_specialist(new_user, brand, request=request)
+            new_user = do_register_new_specialist(
+                email=data["email"],
+                password=data["password1"],
+                name=data["name"],
+                brand=brand,
+                request=request,
+            ).user
             new_user.backend = BACKEND  # type: ignore[attr-defined]
             get_adapter(request).login(request, new_user)
             messages.success(
