@@ -221,6 +221,23 @@ def find_open_invitation(token: str) -> Invitation | None:
 
 
 @transaction.atomic
+def do_send_magic_link(*, email: str, brand: Brand, request: HttpRequest) -> None:
+    """Email a sign-in link if an active account has this address; say nothing either way.
+
+    The email leaves after the transaction commits. The request is not audited: it
+    proves nothing about who asked, and the sign-in that follows is.
+    """
+    from caredoor.core.accounts import magic
+
+    address = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email=address, is_active=True).first()
+    if user is None:
+        return
+    link = _link_on(brand, request, magic.make_path(user))
+    transaction.on_commit(lambda: emails.send_magic_link(user, brand, link))
+
+
+@transaction.atomic
 def do_create_account(
     *, email: str, password: str, name: str = "", request: HttpRequest | None = None
 ) -> User:

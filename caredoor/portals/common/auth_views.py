@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from caredoor.core.accounts import actions, emails, magic
+from caredoor.core.accounts import actions, magic
 from caredoor.core.accounts.adapters import home_for
 from caredoor.core.accounts.models import User
 from caredoor.core.accounts.policy import PORTAL_PATHS, portal_of_role
@@ -39,10 +39,7 @@ def magic_link_request(request: HttpRequest) -> HttpResponse:
     form = MagicLinkForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = User.objects.normalize_email(form.cleaned_data["email"]).lower()
-        user = User.objects.filter(email=email, is_active=True).first()
-        if user is not None:
-            link = request.build_absolute_uri(magic.make_path(user))
-            emails.send_magic_link(user, request.brand, link)  # type: ignore[attr-defined]
+        actions.do_send_magic_link(email=email, brand=request.brand, request=request)  # type: ignore[attr-defined]
         # The same answer whether or not the account exists: no account enumeration.
         return render(request, "common/magic_link_sent.html", {"email": email})
     return render(request, "common/magic_link_request.html", {"form": form})
