@@ -81,6 +81,27 @@ def host_of(brand: Brand) -> str:
     return brand.domains.get(is_primary=True).host
 
 
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    """Every test stores uploads in a folder of its own (tests may ask for its path)."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def covered(world) -> Brand:
+    """A private, employer-funded program of network A: sessions are covered (price 0)."""
+    return factories.make_brand(
+        world.a.network,
+        "covered-a.test",
+        name="Covered A",
+        pricing_mode="brand_fixed",
+        fixed_price_minor=0,
+        visibility="private",
+        journey_mode="assisted",
+    )
+
+
 @pytest.fixture
 def client_for():
     """``client_for(user, brand)``: a client on the brand's host, signed in as ``user``."""

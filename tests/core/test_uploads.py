@@ -150,12 +150,6 @@ def jpeg_markers(data: bytes) -> list[int]:
 # --- fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def media(settings, tmp_path) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def private_files(media: Path) -> list[Path]:
     return sorted(p for p in (media / "private").rglob("*") if p.is_file())
 

@@ -26,12 +26,6 @@ DENIED = {404, 403}
 NON_OPERATORS = ["org_admin", "org_staff", "finance", "patient", "specialist", "affiliate"]
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def stored_files(media) -> list[str]:
     return sorted(str(p.relative_to(media)) for p in media.rglob("*") if p.is_file())
 

@@ -17,11 +17,6 @@ DENIED = {403, 404}
 SLOTS = 8
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 def form_data(steps: list[dict], **overrides: Any) -> dict[str, str]:
     """The editor as the browser submits it for ``steps`` (slot i holds step i)."""
     data: dict[str, str] = {}

@@ -28,11 +28,6 @@ from tests.portals.org_specialist_data import (
 DENIED = {403, 404}
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def post_sending(django_capture_on_commit_callbacks):
     """POST and run what the action scheduled on commit (emails land in mail.outbox)."""

@@ -20,25 +20,6 @@ from tests.specialist_helpers import (
 )
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def covered(world):
-    """A private, employer-funded program of network A: sessions are covered."""
-    return factories.make_brand(
-        world.a.network,
-        "covered-a.test",
-        name="Covered A",
-        pricing_mode="brand_fixed",
-        fixed_price_minor=0,
-        visibility="private",
-        journey_mode="assisted",
-    )
-
-
 def text(response) -> str:  # type: ignore[no-untyped-def]
     return response.content.decode()
 

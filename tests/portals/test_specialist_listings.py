@@ -13,11 +13,6 @@ from tests import factories
 from tests.specialist_helpers import approved_and_listed, complete_profile, operator_membership
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-
-
 @pytest.fixture
 def fixed(world):
     """A brand of network A with one fixed price (65.00 EUR) for every session."""
@@ -28,20 +23,6 @@ def fixed(world):
         pricing_mode="brand_fixed",
         fixed_price_minor=6500,
         journey_mode="matching",
-    )
-
-
-@pytest.fixture
-def covered(world):
-    """A private program of network A that covers sessions (fixed price 0)."""
-    return factories.make_brand(
-        world.a.network,
-        "covered-a.test",
-        name="Covered A",
-        pricing_mode="brand_fixed",
-        fixed_price_minor=0,
-        visibility="private",
-        journey_mode="assisted",
     )
 
 

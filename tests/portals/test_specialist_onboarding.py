@@ -34,12 +34,6 @@ SVG_WITH_SCRIPT = (
 )
 
 
-@pytest.fixture(autouse=True)
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
-    return settings.MEDIA_ROOT
-
-
 def profile_of(user, network) -> SpecialistProfile:  # type: ignore[no-untyped-def]
     return SpecialistProfile.objects.get(user=user, network=network)
 
