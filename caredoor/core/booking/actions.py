@@ -1,80 +1,75 @@
-"""Booking state changes: each atomic and audited (ARCHITECTURE rules 1 and 6).
+"""Booking state changes: each atomic, audited and notified (ARCHITECTURE rules 1 and 6).
 
-No double booking: ``do_book`` checks, inside one transaction, that no active booking of the
-specialist overlaps the new booking's blocked range (its time plus the session type's
-buffers) and inserts it. On SQLite the transaction is BEGIN IMMEDIATE (settings), which
-takes the database write lock before the check, so check-then-insert is serialized across
-connections and processes. On PostgreSQL concurrent checks may both pass; the exclusion
-constraint then lets only one insert commit and the other's IntegrityError is mapped to the
-same ``SlotTaken``. Either way a losing racer gets ``SlotTaken`` with fresh alternatives.
-
-On PostgreSQL the transaction first locks the specialist's profile row (SELECT ... FOR
-UPDATE; a no-op on SQLite, which already holds the database write lock). Without it, two
-concurrent inserts of *different but overlapping* ranges each wait for the other while
-checking the exclusion constraint and one dies with "deadlock detected" (the overlapping
-race test found this). With it, bookings of one specialist are made one at a time, the
-pre-check sees every committed booking, and the constraint stays the backstop for writes
-that bypass this action.
+Direct booking, cancelling, rescheduling, completing and no-shows live here; proposals,
+availability requests and recurring series have modules of their own beside it. Every
+status change goes through ``lifecycle.transition`` (the allowed moves only), writes one
+audit event and schedules the notification of the other side (``notify``; sent after
+commit). Inserts go through ``writes.insert`` under the specialist's lock: no double
+booking, and a losing concurrent request gets ``SlotTaken`` with fresh alternatives.
 """
 
 from __future__ import annotations
 
-import time as _time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from caredoor.core.accounts.policy import Role
 from caredoor.core.accounts.queries import memberships_on_brand
+from caredoor.core.booking import lifecycle, notify, policy, writes
 from caredoor.core.booking.errors import SlotTaken
-from caredoor.core.booking.models import (
-    ACTIVE_STATUSES,
-    NO_OVERLAP_CONSTRAINT,
-    Booking,
-    BookingStatus,
-)
+from caredoor.core.booking.models import Booking, BookingStatus, Origin, SelfBooking
 from caredoor.core.booking.queries import busy_intervals
 from caredoor.core.brands.models import Brand
 from caredoor.core.compliance import audit
 from caredoor.core.scheduling import availability
 from caredoor.core.scheduling.engine import Slot
 from caredoor.core.scheduling.models import SessionType
-from caredoor.core.specialists.models import Listing, SpecialistProfile
+from caredoor.core.specialists.models import Listing
 from caredoor.core.specialists.pricing import listing_price
 from caredoor.core.specialists.queries import public_profiles_on
 
 ALTERNATIVES = 5
-# SQLite: busy_timeout (10 s) normally absorbs waiting for the write lock. Should it still
-# give up with "database is locked" (or PostgreSQL report a deadlock, which the profile lock
-# should prevent), the whole transaction is retried a few times -- only when do_book owns
-# the transaction: inside a caller's transaction a retry would be wrong.
-LOCK_RETRIES = 5
-DEADLOCK_DETECTED = "40P01"
+Side = Literal["patient", "specialist"]
+# A booking with the specialist in one of these states makes the patient "known": on
+# brands where patients book only their first session themselves, the specialist
+# schedules the rest.
+HISTORY_STATUSES = (
+    BookingStatus.CONFIRMED,
+    BookingStatus.PENDING_PAYMENT,
+    BookingStatus.COMPLETED,
+    BookingStatus.NO_SHOW,
+    BookingStatus.RESCHEDULED,
+)
 
 
-class _Taken(Exception):
-    """Internal: the blocked range overlaps an active booking."""
+# --- validation ---------------------------------------------------------------------------
 
 
-def _not_available() -> ValidationError:
+def not_available() -> ValidationError:
     return ValidationError(_("This time is not available."), code="not_available")
 
 
-def _validate(*, patient: Any, brand: Brand, session_type: SessionType, start: datetime) -> None:
-    """Everything but the overlap check; raises ValidationError, writes nothing."""
+def require_aware(start: datetime) -> datetime:
     if start.tzinfo is None or start.utcoffset() is None:
         raise ValidationError(_("The start time must include its time zone."), code="naive")
+    return start.astimezone(UTC)
+
+
+def require_patient(patient: Any, brand: Brand) -> None:
     if not memberships_on_brand(patient, brand).filter(role=Role.PATIENT).exists():
         raise ValidationError(
             _("Only patients of this service can book sessions here."), code="not_patient"
         )
-    profile_id = session_type.profile_id
-    if not public_profiles_on(brand).filter(profile_id=profile_id).exists():
+
+
+def require_offered_here(session_type: SessionType, brand: Brand) -> None:
+    if not public_profiles_on(brand).filter(profile_id=session_type.profile_id).exists():
         raise ValidationError(
             _("This specialist cannot be booked on this service."), code="not_listed"
         )
@@ -82,14 +77,27 @@ def _validate(*, patient: Any, brand: Brand, session_type: SessionType, start: d
         raise ValidationError(
             _("This session type is not offered here."), code="session_type_unavailable"
         )
+
+
+def has_history(patient: Any, brand: Brand, profile_id: int) -> bool:
+    return Booking.objects.filter(
+        patient=patient, brand=brand, profile_id=profile_id, status__in=HISTORY_STATUSES
+    ).exists()
+
+
+def self_booking_refusal(patient: Any, brand: Brand, session_type: SessionType) -> str:
+    """Why ``patient`` may not book ``session_type`` directly here ('' if they may)."""
     if not session_type.direct_booking:
-        raise ValidationError(
-            _("This session type can only be booked by the specialist's invitation."),
-            code="invitation_only",
-        )
+        return str(_("This session type can only be booked by the specialist's invitation."))
+    mode = policy.effective(brand, session_type.profile_id)["self_booking"]
+    if mode == SelfBooking.OFF:
+        return str(_("Sessions with this specialist are scheduled by the specialist."))
+    if mode == SelfBooking.FIRST_ONLY and has_history(patient, brand, session_type.profile_id):
+        return str(_("Your specialist schedules your next sessions: send a request or a message."))
+    return ""
 
 
-def _offered(session_type: SessionType, start: datetime, now: datetime) -> bool:
+def offered(session_type: SessionType, start: datetime, now: datetime) -> bool:
     """Whether ``start`` is a start the specialist's hours offer (grid, notice, horizon),
     bookings aside: those are checked inside the transaction."""
     duration = timedelta(minutes=session_type.duration_minutes)
@@ -115,87 +123,84 @@ def next_free_slots(
     return availability.free_slots(session_type, start=now, end=end, now=now, busy=busy)[:limit]
 
 
-def _is_no_overlap_violation(error: IntegrityError) -> bool:
-    cause = error.__cause__
-    diag = getattr(cause, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    return name == NO_OVERLAP_CONSTRAINT or NO_OVERLAP_CONSTRAINT in str(error)
+def side_of(booking: Booking, actor: Any) -> Side:
+    """Which side ``actor`` is on (views look bookings up scoped; this is the backstop)."""
+    actor_id = getattr(actor, "pk", None)
+    if actor_id is not None and actor_id == booking.patient_id:
+        return "patient"
+    if actor_id is not None and actor_id == booking.profile.user_id:
+        return "specialist"
+    raise ValidationError(_("You cannot change this booking."), code="not_allowed")
 
 
-def _is_retryable(error: OperationalError) -> bool:
-    if connection.vendor == "sqlite":
-        return "database is locked" in str(error)
-    cause = error.__cause__
-    code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
-    return code == DEADLOCK_DETECTED
+ROLE_OF = {"patient": Role.PATIENT, "specialist": Role.SPECIALIST}
 
 
-def _overlap_exists(profile_id: int, blocked: tuple[datetime, datetime]) -> bool:
-    return Booking.objects.filter(profile_id=profile_id).blocking(*blocked).exists()
+def record(
+    event: str,
+    booking: Booking,
+    *,
+    actor: Any,
+    side: str,
+    request: HttpRequest | None,
+    **data: Any,
+) -> None:
+    """The audit event of a booking change: ids, times and states only, never free text."""
+    audit.record(
+        event,
+        actor=actor,
+        role=ROLE_OF.get(side, ""),
+        actor_label="" if actor else "system",
+        target=booking,
+        brand=booking.brand,
+        request=request,
+        data={"profile": booking.profile_id, "start": booking.start.isoformat(), **data},
+    )
 
 
-def _insert(
+def new_booking(
     *,
     patient: Any,
     brand: Brand,
     session_type: SessionType,
     start: datetime,
-    end: datetime,
-    blocked: tuple[datetime, datetime],
-    request: HttpRequest | None,
+    status: str,
+    origin: str,
+    created_by: Any,
+    policy_snapshot: dict | None = None,
+    **fields: Any,
 ) -> Booking:
-    """Check and insert in one transaction; raises _Taken on overlap."""
-    with transaction.atomic():
-        # PostgreSQL: one booking at a time per specialist (see the module docstring).
-        list(
-            SpecialistProfile.objects.select_for_update()
-            .filter(pk=session_type.profile_id)
-            .values_list("pk")
+    """An unsaved booking with its blocked range, price and policy snapshot."""
+    if status not in lifecycle.INITIAL:
+        raise ValueError(f"a booking cannot start as {status!r}")
+    start, end, blocked = writes.blocked_range(session_type, start)
+    price = listing_price(
+        Listing.objects.select_related("brand", "profile").get(
+            brand=brand, profile_id=session_type.profile_id
         )
-        if _overlap_exists(session_type.profile_id, blocked):
-            raise _Taken
-        price = listing_price(
-            Listing.objects.select_related("brand", "profile").get(
-                brand=brand, profile_id=session_type.profile_id
-            )
-        )
-        try:
-            with transaction.atomic():
-                booking = Booking.objects.create(
-                    brand=brand,
-                    profile_id=session_type.profile_id,
-                    patient=patient,
-                    session_type=session_type,
-                    start=start,
-                    end=end,
-                    blocked_start=blocked[0],
-                    blocked_end=blocked[1],
-                    status=BookingStatus.CONFIRMED,
-                    patient_time_zone=patient.time_zone or brand.time_zone or "UTC",
-                    price_minor=None if price.covered else price.amount_minor,
-                    currency=price.currency,
-                    created_by=patient,
-                )
-        except IntegrityError as error:
-            if _is_no_overlap_violation(error):
-                raise _Taken from error
-            raise
-        audit.record(
-            "booking.created",
-            actor=patient,
-            role=Role.PATIENT,
-            target=booking,
-            brand=brand,
-            request=request,
-            data={
-                "profile": booking.profile_id,
-                "session_type": session_type.pk,
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "status": booking.status,
-            },
-        )
-    return booking
+    )
+    return Booking(
+        brand=brand,
+        profile_id=session_type.profile_id,
+        patient=patient,
+        session_type=session_type,
+        start=start,
+        end=end,
+        blocked_start=blocked[0],
+        blocked_end=blocked[1],
+        status=status,
+        origin=origin,
+        policy=policy_snapshot or policy.snapshot(brand, session_type.profile_id),
+        patient_time_zone=patient.time_zone or brand.time_zone or "UTC",
+        price_minor=None if price.covered else price.amount_minor,
+        currency=price.currency,
+        created_by=created_by,
+        status_changed_at=timezone.now(),
+        **fields,
+    )
+
+
+# --- direct booking -----------------------------------------------------------------------
 
 
 def do_book(
@@ -209,84 +214,263 @@ def do_book(
     """Book ``start`` of ``session_type`` for ``patient`` on ``brand``, confirmed at once.
 
     Raises ValidationError (nothing written) when the patient, specialist, session type or
-    time is not bookable here, and ``SlotTaken`` with alternatives when the time overlaps an
-    active booking -- including one a concurrent request has just made.
+    time is not bookable here, or the brand's or specialist's policy leaves scheduling to
+    the specialist; ``SlotTaken`` with alternatives when the time overlaps an active
+    booking -- including one a concurrent request has just made.
     """
-    _validate(patient=patient, brand=brand, session_type=session_type, start=start)
-    start = start.astimezone(UTC)
-    if not _offered(session_type, start, timezone.now()):
-        raise _not_available()
-    end = start + timedelta(minutes=session_type.duration_minutes)
-    blocked = (
-        start - timedelta(minutes=session_type.buffer_before_minutes),
-        end + timedelta(minutes=session_type.buffer_after_minutes),
-    )
-    owns_transaction = not transaction.get_connection().in_atomic_block
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return _insert(
+    start = require_aware(start)
+    require_patient(patient, brand)
+    require_offered_here(session_type, brand)
+    refusal = self_booking_refusal(patient, brand, session_type)
+    if refusal:
+        raise ValidationError(refusal, code="invitation_only")
+    if not offered(session_type, start, timezone.now()):
+        raise not_available()
+
+    def write() -> Booking:
+        with transaction.atomic():
+            writes.lock_specialist(session_type.profile_id)
+            booking = new_booking(
                 patient=patient,
                 brand=brand,
                 session_type=session_type,
                 start=start,
-                end=end,
-                blocked=blocked,
-                request=request,
+                status=BookingStatus.CONFIRMED,
+                origin=Origin.PATIENT,
+                created_by=patient,
             )
-        except _Taken:
-            break
-        except OperationalError as error:
-            if not (owns_transaction and _is_retryable(error) and attempt < LOCK_RETRIES):
-                raise
-            _time.sleep(0.05 * attempt)
-    # After the failed transaction: the alternatives see the booking that won.
-    raise SlotTaken(next_free_slots(session_type))
+            writes.insert([booking])
+            record(
+                "booking.created",
+                booking,
+                actor=patient,
+                side="patient",
+                request=request,
+                session_type=session_type.pk,
+                end=booking.end.isoformat(),
+                status=booking.status,
+            )
+            notify.booking_event(notify.BOOKED, booking, by="patient")
+            return booking
+
+    try:
+        return writes.with_retry(write)
+    except writes.Taken:
+        # After the failed transaction: the alternatives see the booking that won.
+        raise SlotTaken(next_free_slots(session_type)) from None
+
+
+# --- cancelling ---------------------------------------------------------------------------
+
+
+def locked(booking: Booking) -> Booking:
+    return Booking.objects.select_for_update().select_related("profile", "brand").get(pk=booking.pk)
 
 
 def do_cancel(
     booking: Booking,
     *,
-    by: Literal["patient", "specialist"],
+    by: Side,
     actor: Any,
     reason: str = "",
     request: HttpRequest | None = None,
 ) -> Booking:
-    """Cancel an active booking on behalf of the patient or the specialist; the time frees up."""
-    if by == "patient":
-        status, role, allowed = BookingStatus.CANCELLED_BY_PATIENT, Role.PATIENT, booking.patient_id
-    elif by == "specialist":
-        status, role = BookingStatus.CANCELLED_BY_SPECIALIST, Role.SPECIALIST
-        allowed = booking.profile.user_id
-    else:
+    """Cancel an active booking on behalf of the patient or the specialist; the time frees.
+
+    A patient cancelling after the free window of the booking's own policy snapshot
+    cancels late: the booking keeps the fee share the snapshot names (charged by payments).
+    A specialist's cancellation is always free for the patient. A proposal is not
+    cancelled here: the patient declines it, the specialist withdraws it.
+    """
+    if by not in ("patient", "specialist"):
         raise ValueError(f"by must be 'patient' or 'specialist', not {by!r}")
-    if getattr(actor, "pk", None) != allowed:
+    if side_of(booking, actor) != by:
         raise ValidationError(_("You cannot cancel this booking."), code="not_allowed")
+    now = timezone.now()
     with transaction.atomic():
-        current = Booking.objects.select_for_update().get(pk=booking.pk)
-        if current.status not in ACTIVE_STATUSES:
-            raise ValidationError(_("This booking can no longer be cancelled."), code="not_active")
-        previous = current.status
-        current.status = status
-        current.cancelled_at = timezone.now()
-        current.cancel_reason = reason.strip()
-        current.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated_at"])
-        audit.record(
-            "booking.cancelled",
-            actor=actor,
-            role=role,
-            target=current,
-            brand=current.brand,
-            request=request,
-            # No reason text here: it may describe health. Ids, times and states only.
-            data={
-                "by": by,
-                "from": previous,
-                "to": status,
-                "start": current.start.isoformat(),
-                "with_reason": bool(current.cancel_reason),
-            },
+        current = locked(booking)
+        if current.status == BookingStatus.PROPOSED:
+            raise ValidationError(
+                _("A proposal is declined or withdrawn, not cancelled."), code="invalid_transition"
+            )
+        fee = None
+        if by == "patient" and current.status == BookingStatus.CONFIRMED:
+            terms = policy.cancellation_terms(current, now)
+            fee = None if terms.free else terms.fee_percent
+        to = (
+            BookingStatus.CANCELLED_BY_PATIENT
+            if by == "patient"
+            else BookingStatus.CANCELLED_BY_SPECIALIST
         )
+        if current.status not in (BookingStatus.CONFIRMED, BookingStatus.PENDING_PAYMENT):
+            raise ValidationError(_("This booking can no longer be cancelled."), code="not_active")
+        current.cancelled_at = now
+        current.cancel_reason = reason.strip()
+        current.fee_percent = fee
+        previous = lifecycle.transition(
+            current, to, fields=("cancelled_at", "cancel_reason", "fee_percent")
+        )
+        # No reason text in the audit trail: it may describe health.
+        record(
+            "booking.cancelled",
+            current,
+            actor=actor,
+            side=by,
+            request=request,
+            by=by,
+            to=to,
+            late=fee is not None,
+            fee_percent=fee,
+            with_reason=bool(current.cancel_reason),
+            **{"from": previous},
+        )
+        notify.booking_event(notify.CANCELLED, current, by=by)
+    booking.refresh_from_db()
+    return booking
+
+
+# --- rescheduling -------------------------------------------------------------------------
+
+
+def do_reschedule(
+    booking: Booking,
+    *,
+    actor: Any,
+    start: datetime,
+    request: HttpRequest | None = None,
+) -> Booking:
+    """Move a confirmed booking to ``start``: it becomes "rescheduled" and a new confirmed
+    booking takes its place (same session type, price and policy; ``rescheduled_from``).
+
+    A patient may move it until the reschedule window of the booking's policy closes and
+    only to a time the specialist's hours offer; the specialist may move it to any free
+    time (their calendar, their call). Returns the new booking.
+    """
+    side = side_of(booking, actor)
+    start = require_aware(start)
+    now = timezone.now()
+    session_type = booking.session_type
+    if start == booking.start:
+        raise ValidationError(_("Choose a different time."), code="same_time")
+    if side == "patient":
+        if not policy.may_reschedule(booking, now):
+            raise ValidationError(
+                _("This session can no longer be moved; you can still cancel it."),
+                code="reschedule_closed",
+            )
+        if not offered(session_type, start, now):
+            raise not_available()
+    elif start <= now:
+        raise ValidationError(_("Choose a time in the future."), code="in_the_past")
+
+    def write() -> Booking:
+        with transaction.atomic():
+            writes.lock_specialist(booking.profile_id)
+            current = locked(booking)
+            if current.status != BookingStatus.CONFIRMED:
+                raise ValidationError(
+                    _("Only confirmed sessions can be moved."), code="invalid_transition"
+                )
+            lifecycle.transition(current, BookingStatus.RESCHEDULED)
+            moved = new_booking(
+                patient=current.patient,
+                brand=current.brand,
+                session_type=session_type,
+                start=start,
+                status=BookingStatus.CONFIRMED,
+                origin=current.origin,
+                created_by=actor,
+                policy_snapshot=current.policy,
+                rescheduled_from=current,
+                series=current.series,
+                availability_request=current.availability_request,
+            )
+            # The price agreed at booking time stays.
+            moved.price_minor, moved.currency = current.price_minor, current.currency
+            writes.insert([moved])
+            record(
+                "booking.rescheduled",
+                moved,
+                actor=actor,
+                side=side,
+                request=request,
+                previous=current.pk,
+                previous_start=current.start.isoformat(),
+            )
+            notify.booking_event(notify.RESCHEDULED, moved, by=side)
+            return moved
+
+    try:
+        return writes.with_retry(write)
+    except writes.Taken:
+        raise SlotTaken(next_free_slots(session_type)) from None
+
+
+# --- after the session --------------------------------------------------------------------
+
+
+def _after_start(booking: Booking, actor: Any, to: str, event: str, request: Any) -> Booking:
+    if side_of(booking, actor) != "specialist":
+        raise ValidationError(_("Only the specialist can record this."), code="not_allowed")
+    if timezone.now() < booking.start:
+        raise ValidationError(
+            _("This can be recorded once the session has started."), code="too_early"
+        )
+    with transaction.atomic():
+        current = locked(booking)
+        fields: tuple[str, ...] = ()
+        if to == BookingStatus.NO_SHOW:
+            current.fee_percent = current.policy.get(
+                "no_show_fee_percent", policy.DEFAULTS["no_show_fee_percent"]
+            )
+            fields = ("fee_percent",)
+        previous = lifecycle.transition(current, to, fields=fields)
+        record(
+            event, current, actor=actor, side="specialist", request=request, **{"from": previous}
+        )
+        notify.booking_event(
+            notify.COMPLETED if to == BookingStatus.COMPLETED else notify.NO_SHOW,
+            current,
+            by="specialist",
+        )
+    booking.refresh_from_db()
+    return booking
+
+
+def do_complete(booking: Booking, *, actor: Any, request: HttpRequest | None = None) -> Booking:
+    return _after_start(booking, actor, BookingStatus.COMPLETED, "booking.completed", request)
+
+
+def do_mark_no_show(booking: Booking, *, actor: Any, request: HttpRequest | None = None) -> Booking:
+    return _after_start(booking, actor, BookingStatus.NO_SHOW, "booking.no_show", request)
+
+
+# --- payment ------------------------------------------------------------------------------
+
+
+def do_confirm_payment(
+    booking: Booking, *, reference: str = "", request: HttpRequest | None = None
+) -> Booking:
+    """A booking awaiting payment is paid: it is confirmed. Called by the payment flow
+    (issue 8) when the payment provider reports success; before its expiry only."""
+    with transaction.atomic():
+        current = locked(booking)
+        if current.expires_at is not None and timezone.now() >= current.expires_at:
+            raise ValidationError(_("This booking has expired."), code="expired")
+        if current.status != BookingStatus.PENDING_PAYMENT:
+            raise ValidationError(
+                _("This booking is not waiting for a payment."), code="invalid_transition"
+            )
+        current.expires_at = None
+        lifecycle.transition(current, BookingStatus.CONFIRMED, fields=("expires_at",))
+        record(
+            "booking.paid",
+            current,
+            actor=None,
+            side="system",
+            request=request,
+            with_reference=bool(reference),
+        )
+        notify.booking_event(notify.PAID, current, by="system")
     booking.refresh_from_db()
     return booking

@@ -18,3 +18,15 @@ class SlotTaken(Exception):
         self.message = _("This time was just taken. Here are the next free times.")
         self.alternatives: list[Slot] = list(alternatives or [])
         super().__init__(str(self.message))
+
+
+class SeriesConflicts(Exception):
+    """Some occurrences of a series cannot be booked: nothing was written.
+
+    ``occurrences``: every occurrence with its conflict (or none), to show per occurrence.
+    """
+
+    def __init__(self, occurrences: list) -> None:  # list[series.Occurrence]
+        self.occurrences = occurrences
+        self.message = _("Some dates of the series are not free.")
+        super().__init__(str(self.message))
