@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from caredoor.core.booking.models import AvailabilityRequest, Booking
@@ -78,4 +78,4 @@ def patients_of(profile: SpecialistProfile, brand: Brand) -> QuerySet[Any]:
     User = get_user_model()
     booked = Booking.objects.filter(profile=profile, brand=brand).values("patient_id")
     asked = AvailabilityRequest.objects.filter(profile=profile, brand=brand).values("patient_id")
-    return User.objects.filter(pk__in=booked.union(asked)).order_by("name", "email")
+    return User.objects.filter(Q(pk__in=booked) | Q(pk__in=asked)).order_by("name", "email")
