@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "caredoor.core.specialists",
     "caredoor.core.scheduling",
     "caredoor.core.booking",
+    "caredoor.core.calendars",
     # thin layers
     "caredoor.ui",
     "caredoor.portals.common",
