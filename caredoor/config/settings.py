@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "caredoor.core.compliance",
     "caredoor.core.organizations",
     "caredoor.core.accounts",
+    "caredoor.core.notifications",
     "caredoor.core.specialists",
     "caredoor.core.scheduling",
     "caredoor.core.booking",

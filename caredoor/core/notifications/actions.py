@@ -1,0 +1,285 @@
+"""Notify a person: an in-app notification and a branded email, each message at most once
+per delivery key, retried while it fails.
+
+``notify(user, brand, ...)`` is the whole API for a one-off message. Senders that must not
+lose or repeat a message give it a ``key`` and follow the delivery protocol:
+
+1. claim -- insert the ``Delivery`` row as ``claimed`` (unique key), or take over an
+   existing row that is ``pending``, ``failed`` (after ``RETRY_AFTER``) or ``claimed`` for
+   longer than ``LEASE`` (its sender died mid-send), by a conditional UPDATE on its
+   attempt count. The claim commits on its own, before anything is sent; the in-app
+   notification is created in the same transaction as the first claim, so it exists once.
+2. send the email, outside any transaction, with a timeout (``SEND_TIMEOUT``) well inside
+   the lease, so a live sender has always finished before anyone may take over.
+3. mark the row ``sent`` (or ``failed``, logged with the key and the exception's class
+   name only: no addresses, no content).
+
+The one window for a duplicate is between the mail server accepting the message and the
+commit of step 3: a process that dies there leaves the row ``claimed``, and the message is
+sent again after the lease. A message is never lost while its sender keeps being run.
+
+``enqueue`` writes a ``pending`` row inside the caller's transaction (an outbox), so a
+message caused by an action exists exactly when the action committed; the caller sends it
+after the commit and a sweeper picks up what a crash left behind (``retriable``).
+
+Marking notifications read is the person's own inbox state, not a change of record, so
+it is not audited.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from caredoor.core.accounts.emails import Attachment, branded_email
+from caredoor.core.brands.models import Brand
+from caredoor.core.brands.queries import brand_url
+from caredoor.core.notifications.models import Channel, Delivery, DeliveryState, Notification
+
+log = logging.getLogger("caredoor.notifications")
+
+LEASE = timedelta(minutes=5)  # a claim older than this is presumed dead
+RETRY_AFTER = timedelta(minutes=2)  # a failed send is retried after this
+PENDING_GRACE = timedelta(minutes=1)  # the sweeper leaves fresh outbox rows to their sender
+MAX_ATTEMPTS = 5
+SEND_TIMEOUT = 60  # seconds; must stay well below LEASE
+
+State = DeliveryState
+
+
+@dataclass(frozen=True)
+class Message:
+    """One message to one person: rendered in their language and time zone when sent.
+
+    ``template`` names ``<template>_subject.txt`` (also the in-app title) and
+    ``<template>.txt``; the context gets ``link``, the absolute URL of ``url`` on the brand's
+    primary domain, and ``recipient``. ``time_zone`` overrides the person's own zone (else
+    the brand's). ``attachments`` may be a callable, evaluated in the recipient's language.
+    """
+
+    user: Any
+    brand: Brand
+    portal: str
+    kind: str
+    template: str
+    context: dict[str, Any]
+    url: str
+    attachments: Sequence[Attachment] | Callable[[], Sequence[Attachment]] = ()
+    time_zone: str = ""
+
+    def render(self):  # type: ignore[no-untyped-def]
+        return branded_email(
+            brand=self.brand,
+            to=self.user.email,
+            template=self.template,
+            context={
+                **self.context,
+                "recipient": self.user,
+                "link": brand_url(self.brand, self.url),
+            },
+            language=self.user.language,
+            time_zone=self.time_zone or self.user.time_zone,
+            attachments=self.attachments,
+        )
+
+
+def notify(
+    user: Any,
+    brand: Brand,
+    *,
+    kind: str,
+    portal: str,
+    template: str,
+    context: dict[str, Any],
+    url: str,
+    attachments: Sequence[Attachment] | Callable[[], Sequence[Attachment]] = (),
+    time_zone: str = "",
+    key: str | None = None,
+    payload: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """In-app notification plus email to ``user`` on ``brand``; call it outside a
+    transaction (after commit, or from a job). With ``key``: at most once per key, as
+    described above. Returns whether an email was sent by this call."""
+    message = Message(
+        user=user,
+        brand=brand,
+        portal=portal,
+        kind=kind,
+        template=template,
+        context=context,
+        url=url,
+        attachments=attachments,
+        time_zone=time_zone,
+    )
+    if key is None:
+        email = message.render()
+        _create_notification(message, email.subject)
+        return _send(email, key=f"{kind}:unkeyed") is None
+    return send(message, key=key, payload=payload, now=now) == State.SENT
+
+
+def enqueue(key: str, *, user: Any, brand: Brand, kind: str, payload: dict[str, Any]) -> None:
+    """An outbox row, written in the caller's transaction: it exists only if that commits.
+    A key that is already there is left as it is."""
+    Delivery.objects.get_or_create(
+        key=key,
+        defaults={
+            "user": user,
+            "brand": brand,
+            "kind": kind,
+            "payload": payload,
+            "channel": Channel.EMAIL,
+            "state": State.PENDING,
+        },
+    )
+
+
+def retriable(now: datetime | None = None) -> QuerySet[Delivery]:
+    """Rows a sweeper should (re)send: pending past the grace, failed past the retry delay,
+    or claimed past the lease -- each while attempts remain."""
+    now = now or timezone.now()
+    return Delivery.objects.filter(
+        Q(attempts__lt=MAX_ATTEMPTS)
+        & (
+            Q(state=State.PENDING, created_at__lte=now - PENDING_GRACE)
+            | Q(state=State.FAILED, claimed_at__lte=now - RETRY_AFTER)
+            | Q(state=State.CLAIMED, claimed_at__lte=now - LEASE)
+        )
+    ).order_by("created_at", "pk")
+
+
+def may_take_over(row: Delivery, now: datetime) -> bool:
+    if row.attempts >= MAX_ATTEMPTS:
+        return False
+    if row.state == State.PENDING:
+        return True
+    if row.state == State.FAILED:
+        return row.claimed_at is None or row.claimed_at <= now - RETRY_AFTER
+    if row.state == State.CLAIMED:
+        return row.claimed_at is None or row.claimed_at <= now - LEASE
+    return False  # sent or dropped
+
+
+def drop(key: str) -> None:
+    """The message is no longer true (the booking changed again before it went out)."""
+    Delivery.objects.filter(key=key).exclude(state=State.SENT).update(state=State.DROPPED)
+
+
+def send(
+    message: Message,
+    *,
+    key: str,
+    payload: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> str:
+    """Claim ``key``, send ``message``, record the outcome; returns the row's new state,
+    or its current one when someone else holds it or it is done."""
+    now = now or timezone.now()
+    existing = Delivery.objects.filter(key=key).first()
+    if existing is not None and not may_take_over(existing, now):
+        return existing.state
+    email = message.render()
+    row = _claim(message, email.subject, key=key, payload=payload or {}, now=now)
+    if row is None:
+        return State.CLAIMED
+    error = _send(email, key=key)
+    if error is None:
+        Delivery.objects.filter(pk=row.pk).update(state=State.SENT, sent_at=now, error="")
+        return State.SENT
+    Delivery.objects.filter(pk=row.pk, state=State.CLAIMED, attempts=row.attempts).update(
+        state=State.FAILED, error=type(error).__name__[:100]
+    )
+    return State.FAILED
+
+
+def _claim(
+    message: Message, title: str, *, key: str, payload: dict[str, Any], now: datetime
+) -> Delivery | None:
+    """Insert the row claimed, or take over a retriable one; None when another sender has
+    it or it is done. The first claim creates the in-app notification with it."""
+    try:
+        with transaction.atomic():
+            row = Delivery.objects.create(
+                key=key,
+                user=message.user,
+                brand=message.brand,
+                kind=message.kind,
+                payload=payload,
+                channel=Channel.EMAIL,
+                state=State.CLAIMED,
+                attempts=1,
+                created_at=now,
+                claimed_at=now,
+            )
+            _create_notification(message, title)
+            return row
+    except IntegrityError:
+        pass
+    row = Delivery.objects.filter(key=key).first()
+    if row is None or not may_take_over(row, now):
+        return None
+    with transaction.atomic():
+        won = Delivery.objects.filter(pk=row.pk, state=row.state, attempts=row.attempts).update(
+            state=State.CLAIMED, claimed_at=now, attempts=F("attempts") + 1
+        )
+        if not won:
+            return None
+        if row.attempts == 0:  # an outbox row's first claim
+            _create_notification(message, title)
+    row.refresh_from_db()
+    return row
+
+
+def _create_notification(message: Message, title: str) -> Notification:
+    return Notification.objects.create(
+        user=message.user,
+        brand=message.brand,
+        portal=message.portal,
+        kind=message.kind,
+        title=title[:300],
+        url=message.url,
+    )
+
+
+def _send(email, *, key: str) -> Exception | None:  # type: ignore[no-untyped-def]
+    """Send one email; a failure is returned and logged, never raised."""
+    try:
+        email.connection = get_connection(
+            timeout=getattr(settings, "EMAIL_TIMEOUT", None) or SEND_TIMEOUT
+        )
+        email.send()
+    except Exception as error:  # any failure leaves the row retriable
+        log.warning("email %s not sent: %s", key, type(error).__name__)
+        return error
+    return None
+
+
+# --- the inbox -----------------------------------------------------------------------------
+
+
+def do_mark_read(user: Any, brand: Brand, portal: str, notification_id: int) -> Notification:
+    """Mark one of the person's own notifications on ``brand`` read; anything else raises
+    ``Notification.DoesNotExist`` (views answer 404)."""
+    notification = Notification.objects.get(
+        pk=notification_id, user=user, brand=brand, portal=portal
+    )
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def do_mark_all_read(user: Any, brand: Brand, portal: str) -> int:
+    return Notification.objects.filter(
+        user=user, brand=brand, portal=portal, read_at__isnull=True
+    ).update(read_at=timezone.now())
