@@ -61,9 +61,7 @@ def access_patient_request(patient: Any, brand: Brand, request_id: int) -> Avail
         raise Http404 from None
 
 
-def access_specialist_request(
-    profile: SpecialistProfile, request_id: int
-) -> AvailabilityRequest:
+def access_specialist_request(profile: SpecialistProfile, request_id: int) -> AvailabilityRequest:
     try:
         return specialist_requests(profile).get(pk=request_id)
     except AvailabilityRequest.DoesNotExist:

@@ -75,6 +75,19 @@ def snapshot(brand: Brand, profile: SpecialistProfile | int) -> dict[str, Any]:
 def validate_values(values: dict[str, Any]) -> None:
     """Bad policy values get clear messages (used by the actions that save policies)."""
     errors: dict[str, str] = {}
+    values = {k: v for k, v in values.items() if v not in (None, "")}
+    mode = values.pop("self_booking", None)
+    if mode is not None and mode not in SelfBooking.values:
+        errors["self_booking"] = _("Choose one of the offered options.")
+    for key in ("proposals_require_payment",):
+        if key in values and not isinstance(values.pop(key), bool):
+            errors[key] = _("Yes or no.")
+    for key, value in list(values.items()):
+        if key != "reminder_offsets_minutes" and (
+            not isinstance(value, int) or isinstance(value, bool) or value < 0
+        ):
+            errors[key] = _("A whole number, 0 or more.")
+            values.pop(key)
     for key in ("cancel_notice_hours", "reschedule_notice_hours"):
         if values.get(key) is not None and values[key] > MAX_NOTICE_HOURS:
             errors[key] = _("At most %(n)s hours.") % {"n": MAX_NOTICE_HOURS}

@@ -33,6 +33,7 @@ def _save(
             % {"names": ", ".join(sorted(unknown))},
             code="unknown_setting",
         )
+    values = {k: (None if v == "" else v) for k, v in values.items()}
     policy.validate_values(values)
     with transaction.atomic():
         row, _created = BookingPolicy.objects.select_for_update().get_or_create(
@@ -40,7 +41,7 @@ def _save(
         )
         for key in allowed:
             if key in values:
-                setattr(row, key, values[key] if values[key] != "" else None)
+                setattr(row, key, values[key])
         row.save()
         audit.record(
             "booking_policy.saved",
