@@ -12,7 +12,8 @@ def _counts() -> dict[str, int]:
     return {
         m._meta.label: m.objects.count()
         for m in apps.get_models()
-        if m._meta.app_label in {"brands", "organizations", "accounts", "compliance", "mfa"}
+        if m._meta.app_label
+        in {"brands", "organizations", "accounts", "compliance", "mfa", "scheduling", "booking"}
     }
 
 
@@ -82,3 +83,22 @@ def test_demo_specialists_in_every_state_and_listed_per_brand(tmp_path, settings
             "Sam Okafor": "Covered by your program",
         },
     }
+
+
+@pytest.mark.django_db
+def test_the_demo_has_hours_and_open_bookings_through_the_actions(tmp_path, settings):
+    from caredoor.core.booking.models import AvailabilityRequest, Booking, BookingStatus
+    from caredoor.core.scheduling.models import SessionType
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    mara = "mara.klein@caredoor.test"
+    assert SessionType.objects.filter(profile__user__email=mara).count() == 3
+    statuses = sorted(
+        Booking.objects.filter(patient__email="ana.patient@caredoor.test").values_list(
+            "status", flat=True
+        )
+    )
+    assert statuses == sorted([BookingStatus.CONFIRMED, BookingStatus.PROPOSED])
+    assert AvailabilityRequest.objects.filter(status="requested").count() == 1
+    assert verify_chain().ok
