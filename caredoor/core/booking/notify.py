@@ -5,14 +5,45 @@ event and the side that caused it (``by``); delivery happens after commit, so a 
 back action notifies nobody. The other side always hears of it; confirmations and changes
 also reach the actor with the calendar invite.
 
-(Interface fixed; delivery is filled in by the notifications work.)
+How: inside the action's transaction each recipient gets an outbox row (a ``Delivery``,
+``pending``, keyed ``booking:<pk>:<event>:<status changed at>:<side>`` or
+``request:<pk>:<event>:<side>``), so the rows exist exactly when the action committed.
+On commit a job sends them (the Huey task ``deliver_notifications``; inline in tests):
+each message is rendered in its recipient's language and time zone, with a link into
+their own portal on the booking's brand, and for a confirmation or change the calendar
+invite (``calendars.ics``). A failing mail server never reaches the action: the row is
+marked failed and ``retry_notifications`` (every minute) sends it again. A message whose
+booking or request has changed state since is dropped rather than sent late (an old
+invite must not bring back a cancelled session).
+
+Emails carry no health data: the session type's name, times, the specialist's and the
+brand's names and links. Never the patient's name (to the specialist), notes, a request's
+message or a reason for cancelling.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, Literal
 
-from caredoor.core.booking.models import AvailabilityRequest, Booking
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from caredoor.core.accounts.policy import Portal
+from caredoor.core.booking.models import (
+    AvailabilityRequest,
+    Booking,
+    BookingStatus,
+)
+from caredoor.core.notifications import actions as notifications
+from caredoor.core.notifications.models import Delivery, DeliveryState
+
+log = logging.getLogger("caredoor.notifications")
 
 Side = Literal["patient", "specialist", "system"]
 
@@ -54,13 +85,279 @@ BOOKING_EVENTS = frozenset(
 REQUEST_EVENTS = frozenset({REQUEST_RECEIVED, REQUEST_DECLINED, REQUEST_EXPIRED, REQUEST_WITHDRAWN})
 
 
+# Which events carry a calendar invite, and which iTIP method (None: no invite).
+REQUEST, CANCEL = "REQUEST", "CANCEL"
+INVITES: dict[str, str] = {
+    BOOKED: REQUEST,
+    PAID: REQUEST,
+    SCHEDULED: REQUEST,
+    RESCHEDULED: REQUEST,
+    CANCELLED: CANCEL,
+}
+SIDES: tuple[Literal["patient", "specialist"], ...] = ("patient", "specialist")
+
+
+def invite_method(event: str, booking: Booking) -> str | None:
+    if event == PROPOSAL_ACCEPTED:  # confirmed at once, or only after payment
+        return REQUEST if booking.status == BookingStatus.CONFIRMED else None
+    return INVITES.get(event)
+
+
+def booking_recipients(event: str, booking: Booking, by: Side) -> list[str]:
+    """The other side of ``by``; the actor too when the event carries an invite; both for
+    the system's events (expiry, payment)."""
+    if by == "system":
+        return list(SIDES)
+    other = "specialist" if by == "patient" else "patient"
+    return [other, by] if invite_method(event, booking) else [other]
+
+
+def request_recipients(event: str, by: Side) -> list[str]:
+    if by == "system":
+        return list(SIDES)
+    return ["specialist" if by == "patient" else "patient"]
+
+
 def booking_event(event: str, booking: Booking, *, by: Side) -> None:
     """Schedule, on commit, the notifications of ``event`` on ``booking``."""
     if event not in BOOKING_EVENTS:
         raise ValueError(f"unknown booking event {event!r}")
+    if by not in ("patient", "specialist", "system"):
+        raise ValueError(f"unknown side {by!r}")
+    stamp = booking.status_changed_at or booking.updated_at or timezone.now()
+    keys = []
+    for side in booking_recipients(event, booking, by):
+        key = f"booking:{booking.pk}:{event}:{stamp.astimezone(UTC).isoformat()}:{side}"
+        notifications.enqueue(
+            key,
+            user=_booking_person(booking, side),
+            brand=booking.brand,
+            kind=f"booking.{event}",
+            payload={
+                "booking": booking.pk,
+                "event": event,
+                "by": by,
+                "side": side,
+                "status": booking.status,
+            },
+        )
+        keys.append(key)
+    transaction.on_commit(partial(_after_commit, keys), robust=True)
 
 
 def request_event(event: str, request: AvailabilityRequest, *, by: Side) -> None:
     """Schedule, on commit, the notifications of ``event`` on an availability request."""
     if event not in REQUEST_EVENTS:
         raise ValueError(f"unknown request event {event!r}")
+    if by not in ("patient", "specialist", "system"):
+        raise ValueError(f"unknown side {by!r}")
+    keys = []
+    for side in request_recipients(event, by):
+        key = f"request:{request.pk}:{event}:{side}"
+        notifications.enqueue(
+            key,
+            user=request.patient if side == "patient" else request.profile.user,
+            brand=request.brand,
+            kind=f"request.{event}",
+            payload={
+                "request": request.pk,
+                "event": event,
+                "by": by,
+                "side": side,
+                "status": request.status,
+            },
+        )
+        keys.append(key)
+    transaction.on_commit(partial(_after_commit, keys), robust=True)
+
+
+def _after_commit(keys: list[str]) -> None:
+    from caredoor.core.booking.tasks import deliver_notifications
+
+    deliver_notifications(keys)
+
+
+# --- sending --------------------------------------------------------------------------------
+
+
+def deliver(keys: Iterable[str], now: datetime | None = None) -> dict[str, str]:
+    """Send the outbox rows ``keys`` (after the commit, or again); returns each key's state.
+    Never raises: a message that cannot even be built is counted as a failed attempt."""
+    now = now or timezone.now()
+    outcome: dict[str, str] = {}
+    for row in Delivery.objects.filter(key__in=list(keys)).order_by("pk"):
+        outcome[row.key] = _deliver_row(row, now)
+    return outcome
+
+
+def retry_notifications(now: datetime | None = None) -> dict[str, str]:
+    """Send again what failed, what a crash left claimed past its lease, and outbox rows
+    whose commit-time job never ran (reminders retry through their own sweep)."""
+    now = now or timezone.now()
+    rows = notifications.retriable(now).filter(
+        Q(key__startswith="booking:") | Q(key__startswith="request:")
+    )
+    return {row.key: _deliver_row(row, now) for row in rows}
+
+
+def _deliver_row(row: Delivery, now: datetime) -> str:
+    try:
+        message = build(row.payload)
+        if message is None:
+            notifications.drop(row.key)
+            return DeliveryState.DROPPED
+        return notifications.send(message, key=row.key, payload=row.payload, now=now)
+    except Exception:
+        log.exception("notification %s could not be built", row.key)
+        Delivery.objects.filter(pk=row.pk).exclude(state=DeliveryState.SENT).update(
+            state=DeliveryState.FAILED, claimed_at=now, attempts=F("attempts") + 1
+        )
+        return DeliveryState.FAILED
+
+
+def build(payload: dict[str, Any]) -> notifications.Message | None:
+    """The message an outbox row stands for, as of now; None when its booking or request
+    has moved on since (or is gone)."""
+    if "booking" in payload:
+        booking = (
+            Booking.objects.select_related(
+                "brand", "profile__user", "profile__published", "patient", "session_type"
+            )
+            .filter(pk=payload["booking"])
+            .first()
+        )
+        if booking is None or booking.status != payload["status"]:
+            return None
+        return booking_message(booking, payload["event"], payload["side"], by=payload["by"])
+    request = (
+        AvailabilityRequest.objects.select_related(
+            "brand", "profile__user", "profile__published", "patient", "session_type"
+        )
+        .filter(pk=payload["request"])
+        .first()
+    )
+    if request is None or request.status != payload["status"]:
+        return None
+    return request_message(request, payload["event"], payload["side"], by=payload["by"])
+
+
+def booking_message(booking: Booking, event: str, side: str, *, by: str) -> notifications.Message:
+    """The email and in-app notification of ``event`` for one side of ``booking``."""
+    person = _booking_person(booking, side)
+    method = invite_method(event, booking)
+    previous = booking.rescheduled_from if event == RESCHEDULED else None
+    return notifications.Message(
+        user=person,
+        brand=booking.brand,
+        portal=Portal.PATIENT if side == "patient" else Portal.SPECIALIST,
+        kind=f"booking.{event}",
+        template=f"booking/email/{event}",
+        context={
+            "booking": booking,
+            "event": event,
+            "side": side,
+            "by": by,
+            "mine": by == side,
+            "session": booking.session_type.name,
+            "specialist": specialist_name(booking.profile),
+            "previous": previous,
+            "series": booking.series,
+            "invite": method if method and invite_writer() else "",
+        },
+        url=portal_path(side, "booking", booking.pk),
+        attachments=partial(_invites, booking, side, method, previous),
+        time_zone=_zone_of(booking.profile, side, person),
+    )
+
+
+def request_message(
+    request: AvailabilityRequest, event: str, side: str, *, by: str
+) -> notifications.Message:
+    person = request.patient if side == "patient" else request.profile.user
+    return notifications.Message(
+        user=person,
+        brand=request.brand,
+        portal=Portal.PATIENT if side == "patient" else Portal.SPECIALIST,
+        kind=f"request.{event}",
+        template=f"booking/email/{event}",
+        context={
+            "request": request,
+            "event": event,
+            "side": side,
+            "by": by,
+            "session": request.session_type.name,
+            "specialist": specialist_name(request.profile),
+        },
+        url=portal_path(side, "request", request.pk),
+        time_zone=_zone_of(request.profile, side, person),
+    )
+
+
+def _booking_person(booking: Booking, side: str) -> Any:
+    return booking.patient if side == "patient" else booking.profile.user
+
+
+def _zone_of(profile: Any, side: str, person: Any) -> str:
+    """The person's own zone; a specialist without one has their profile's; else the
+    brand's (``branded_email`` falls back to it)."""
+    if person.time_zone:
+        return person.time_zone
+    return profile.time_zone if side == "specialist" else ""
+
+
+def specialist_name(profile: Any) -> str:
+    """The name patients see: the published one, else the working copy's, else the user's."""
+    try:
+        published = profile.published
+    except Exception:  # never published (RelatedObjectDoesNotExist)
+        published = None
+    return (
+        (published.data.get("display_name", "") if published else "")
+        or profile.display_name
+        or profile.user.display_name
+    )
+
+
+# Where a link leads in each portal: the booking's (or request's) own page once the portal
+# has one, else the nearest list, else the portal's home.
+LINKS: dict[tuple[str, str], tuple[tuple[str, bool], ...]] = {
+    ("patient", "booking"): (("patient:booking", True), ("patient:bookings", False)),
+    ("specialist", "booking"): (("specialist:booking", True), ("specialist:calendar", False)),
+    ("patient", "request"): (("patient:request", True), ("patient:bookings", False)),
+    ("specialist", "request"): (("specialist:request", True), ("specialist:requests", False)),
+}
+HOMES = {"patient": "patient:dashboard", "specialist": "specialist:dashboard"}
+
+
+def portal_path(side: str, what: str, pk: int) -> str:
+    for name, with_pk in LINKS[(side, what)]:
+        try:
+            return reverse(name, args=[pk] if with_pk else [])
+        except NoReverseMatch:
+            continue
+    return reverse(HOMES[side])
+
+
+def invite_writer() -> Any:
+    """``calendars.ics.invite_attachment``, or None where that module is not installed
+    (emails then go without an invite and do not mention one)."""
+    try:
+        from caredoor.core.calendars.ics import invite_attachment
+    except ImportError:
+        return None
+    return invite_attachment
+
+
+def _invites(
+    booking: Booking, side: str, method: str | None, previous: Booking | None
+) -> list[tuple[str, bytes, str]]:
+    """The calendar invite for ``side`` (and for a move, the cancellation of the old
+    event, whose UID differs). Called while the email is rendered, so the invite is in
+    the recipient's language."""
+    writer = invite_writer()
+    if method is None or writer is None:
+        return []
+    files = [writer(booking, side, method)]
+    if previous is not None:
+        files.append(writer(previous, side, CANCEL))
+    return files
