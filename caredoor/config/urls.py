@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from django.views.i18n import set_language
 from django.views.static import serve
 
+from caredoor.api import calendar_feed
 from caredoor.api.health import healthz
 from caredoor.api.v1 import api
 from caredoor.core.brands.choices import SignInMethod
@@ -47,6 +48,12 @@ urlpatterns = [
     # Brand logos are public; every other upload is private and served by its own view.
     re_path(
         r"^media/(?P<path>brand-logos/[\w.-]+)$", serve, {"document_root": settings.MEDIA_ROOT}
+    ),
+    # A specialist's calendar subscription: the secret token is the credential.
+    re_path(
+        r"^calendar/(?P<token>[A-Za-z0-9_-]{32,128})\.ics$",
+        calendar_feed.feed,
+        name="calendar_feed_ics",
     ),
     path("specialist/", include("caredoor.portals.specialist.urls")),
     path("org/", include("caredoor.portals.organization.urls")),

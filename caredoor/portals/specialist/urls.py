@@ -3,6 +3,7 @@ from django.urls import path
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common.auth_views import portal_login
 from caredoor.portals.specialist import listings, onboarding, preview, views
+from caredoor.portals.specialist.calendar_feed import calendar_feed
 
 app_name = "specialist"
 urlpatterns = [
@@ -32,4 +33,6 @@ urlpatterns = [
     # what patients see
     path("preview/photo/", preview.preview_photo, name="preview_photo"),
     path("preview/<int:brand_id>/", preview.preview, name="preview"),
+    # the secret calendar subscription (ICS feed)
+    path("calendar/subscription/", calendar_feed, name="calendar_feed"),
 ]
