@@ -20,6 +20,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Dashboard"), "specialist:dashboard", None),
         (_("Profile"), "specialist:onboarding", None),
         (_("Listings"), "specialist:listings", None),
+        (_("Bookings"), "specialist:bookings", None),
         (_("Account"), "specialist:account", None),
     ],
     Portal.ORGANIZATION: [

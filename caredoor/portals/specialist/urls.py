@@ -2,7 +2,7 @@ from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common.auth_views import portal_login
-from caredoor.portals.specialist import listings, onboarding, preview, views
+from caredoor.portals.specialist import booking_urls, listings, onboarding, preview, views
 from caredoor.portals.specialist.calendar_feed import calendar_feed
 
 app_name = "specialist"
@@ -35,4 +35,6 @@ urlpatterns = [
     path("preview/<int:brand_id>/", preview.preview, name="preview"),
     # the secret calendar subscription (ICS feed)
     path("calendar/subscription/", calendar_feed, name="calendar_feed"),
+    # bookings, proposals, requests, series and booking rules
+    *booking_urls.urlpatterns,
 ]
