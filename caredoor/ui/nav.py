@@ -20,7 +20,10 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Dashboard"), "specialist:dashboard", None),
         (_("Profile"), "specialist:onboarding", None),
         (_("Listings"), "specialist:listings", None),
+        (_("Calendar"), "specialist:calendar", None),
         (_("Bookings"), "specialist:bookings", None),
+        (_("Availability"), "specialist:availability", None),
+        (_("Session types"), "specialist:session_types", None),
         (_("Account"), "specialist:account", None),
     ],
     Portal.ORGANIZATION: [

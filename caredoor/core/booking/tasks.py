@@ -32,3 +32,11 @@ def send_reminders_every_minute() -> int:
 def retry_notifications_every_minute() -> int:
     """Booking and request notifications that failed, or whose sender died."""
     return len(notify.retry_notifications(timezone.now()))
+
+
+@db_periodic_task(crontab(minute="*"))
+def expire_overdue_every_minute() -> int:
+    """Proposals, unpaid bookings and availability requests past their deadlines."""
+    from caredoor.core.booking.expiry import expire_overdue
+
+    return expire_overdue(timezone.now())

@@ -2,7 +2,14 @@ from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common.auth_views import portal_login
-from caredoor.portals.specialist import booking_urls, listings, onboarding, preview, views
+from caredoor.portals.specialist import (
+    booking_urls,
+    listings,
+    onboarding,
+    preview,
+    scheduling,
+    views,
+)
 from caredoor.portals.specialist.calendar_feed import calendar_feed
 
 app_name = "specialist"
@@ -33,6 +40,36 @@ urlpatterns = [
     # what patients see
     path("preview/photo/", preview.preview_photo, name="preview_photo"),
     path("preview/<int:brand_id>/", preview.preview, name="preview"),
+    # scheduling: calendar, weekly hours and date overrides, session types
+    path("calendar/", scheduling.calendar, name="calendar"),
+    path("availability/", scheduling.availability, name="availability"),
+    path("availability/weekday/<int:weekday>/", scheduling.weekday_save, name="weekday_save"),
+    path("availability/rules/<int:rule_id>/remove/", scheduling.rule_remove, name="rule_remove"),
+    path("availability/date/", scheduling.date_override, name="date_override"),
+    path(
+        "availability/date/<int:override_id>/remove/",
+        scheduling.date_override_remove,
+        name="date_override_remove",
+    ),
+    path("session-types/", scheduling.session_types, name="session_types"),
+    path("session-types/new/", scheduling.session_type_edit, name="session_type_new"),
+    path(
+        "session-types/<int:session_type_id>/",
+        scheduling.session_type_edit,
+        name="session_type_edit",
+    ),
+    path(
+        "session-types/<int:session_type_id>/deactivate/",
+        scheduling.session_type_active,
+        {"active": False},
+        name="session_type_deactivate",
+    ),
+    path(
+        "session-types/<int:session_type_id>/reactivate/",
+        scheduling.session_type_active,
+        {"active": True},
+        name="session_type_reactivate",
+    ),
     # the secret calendar subscription (ICS feed)
     path("calendar/subscription/", calendar_feed, name="calendar_feed"),
     # bookings, proposals, requests, series and booking rules
