@@ -86,8 +86,13 @@ def parse_reminders(text: str) -> list[int] | None:
     return sorted(minutes, reverse=True)
 
 
+def _in_days(minutes: int) -> bool:
+    """Whole days from two days on (a day before reads better as 24 hours)."""
+    return minutes % (24 * 60) == 0 and minutes >= 2 * 24 * 60
+
+
 def format_reminder(minutes: int) -> str:
-    if minutes % (24 * 60) == 0:
+    if _in_days(minutes):
         return f"{minutes // (24 * 60)}d"
     if minutes % 60 == 0:
         return f"{minutes // 60}h"
@@ -108,7 +113,7 @@ def describe_reminders(values: list[int]) -> str:
         return gettext("no reminders")
     parts = []
     for minutes in values:
-        if minutes % (24 * 60) == 0:
+        if _in_days(minutes):
             n = minutes // (24 * 60)
             parts.append(ngettext("%(n)s day", "%(n)s days", n) % {"n": n})
         elif minutes % 60 == 0:

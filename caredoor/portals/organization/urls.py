@@ -4,6 +4,7 @@ from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common.auth_views import portal_login
 from caredoor.portals.organization import (
     audit,
+    booking_policy,
     brands,
     listings,
     members,
@@ -20,6 +21,11 @@ urlpatterns = [
     path("brands/", brands.brand_list, name="brands"),
     path("brands/new/", brands.brand_create, name="brand_new"),
     path("brands/<int:brand_id>/", brands.brand_edit, name="brand_edit"),
+    path(
+        "brands/<int:brand_id>/booking-rules/",
+        booking_policy.brand_booking_policy,
+        name="brand_booking_policy",
+    ),
     path("brands/<int:brand_id>/domains/", brands.domain_add, name="domain_add"),
     path(
         "brands/<int:brand_id>/domains/<int:domain_id>/primary/",
