@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.utils.translation import get_language_info
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.choices import SignInMethod
+from caredoor.core.notifications.queries import unread_count
 from caredoor.ui.nav import NAV, NAV_WHEN
 
 
@@ -32,6 +34,23 @@ def _nav(request: HttpRequest, ctx: Any) -> list[dict[str, Any]]:
     return items
 
 
+# Portals with a notifications page: the header links to it with the unread count.
+NOTIFICATION_PAGES = {
+    Portal.PATIENT: "patient:notifications",
+    Portal.SPECIALIST: "specialist:notifications",
+}
+
+
+def _notifications(request: HttpRequest, ctx: Any) -> dict[str, Any] | None:
+    if ctx is None or ctx.portal not in NOTIFICATION_PAGES or ctx.brand is None:
+        return None
+    # A callable, so the count is one query, and only on pages that show it.
+    return {
+        "url": reverse(NOTIFICATION_PAGES[ctx.portal]),
+        "unread": cache(lambda: unread_count(request.user, ctx.brand, ctx.portal)),
+    }
+
+
 def brand(request: HttpRequest) -> dict[str, Any]:
     brand = getattr(request, "brand", None)
     ctx = getattr(request, "portal", None)
@@ -50,6 +69,7 @@ def brand(request: HttpRequest) -> dict[str, Any]:
         "portal": ctx.portal if ctx else None,
         "portal_label": Portal(ctx.portal).label if ctx else "",
         "nav_items": _nav(request, ctx) if ctx else [],
+        "notification_inbox": _notifications(request, ctx),
         "site_name": brand.name if brand else "Caredoor",
         "offered_languages": [(code, get_language_info(code)["name_local"]) for code in offered],
         "sign_in": {m: (m in methods) for m in SignInMethod.values},

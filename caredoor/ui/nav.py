@@ -14,6 +14,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
     Portal.PATIENT: [
         (_("Home"), "patient:dashboard", None),
         (_("Specialists"), "patient:specialists", None),
+        (_("Notifications"), "patient:notifications", None),
         (_("Account"), "patient:account", None),
     ],
     Portal.SPECIALIST: [
@@ -24,6 +25,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Bookings"), "specialist:bookings", None),
         (_("Availability"), "specialist:availability", None),
         (_("Session types"), "specialist:session_types", None),
+        (_("Notifications"), "specialist:notifications", None),
         (_("Account"), "specialist:account", None),
     ],
     Portal.ORGANIZATION: [
