@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from caredoor.core.notifications.actions import do_mark_all_read, do_mark_read
@@ -43,26 +42,16 @@ def _back(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
 
 
 def mark_read(request: HttpRequest, ctx: PortalContext, notification_id: int) -> HttpResponse:
-    """Mark one read; with ``open`` set, go on to what it is about."""
     try:
-        notification = do_mark_read(request.user, ctx.brand, ctx.portal, notification_id)  # type: ignore[arg-type]
+        do_mark_read(request.user, ctx.brand, ctx.portal, notification_id)  # type: ignore[arg-type]
     except Notification.DoesNotExist:
         raise Http404 from None
-    target = notification.url
-    if request.POST.get("open") and target and _is_local(request, target):
-        return redirect(target)
     return _back(request, ctx)
 
 
 def mark_all_read(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     do_mark_all_read(request.user, ctx.brand, ctx.portal)  # type: ignore[arg-type]
     return _back(request, ctx)
-
-
-def _is_local(request: HttpRequest, url: str) -> bool:
-    return url.startswith("/") and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
 
 
 def urls(portal: str) -> list:  # type: ignore[type-arg]
