@@ -14,6 +14,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
     Portal.PATIENT: [
         (_("Home"), "patient:dashboard", None),
         (_("Specialists"), "patient:specialists", None),
+        (_("My sessions"), "patient:bookings", None),
         (_("Notifications"), "patient:notifications", None),
         (_("Account"), "patient:account", None),
     ],

@@ -2,7 +2,7 @@ from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common import notifications
-from caredoor.portals.patient import directory, views
+from caredoor.portals.patient import booking, directory, sessions, views
 
 app_name = "patient"
 urlpatterns = [
@@ -15,5 +15,35 @@ urlpatterns = [
         "specialists/<int:profile_id>/photo/",
         directory.specialist_photo,
         name="specialist_photo",
+    ),
+    # booking: choose a time, confirm it, or ask for a time
+    path("specialists/<int:profile_id>/book/", booking.book, name="book"),
+    path(
+        "specialists/<int:profile_id>/book/confirm/",
+        booking.book_confirm,
+        name="book_confirm",
+    ),
+    path(
+        "specialists/<int:profile_id>/request/",
+        booking.request_availability,
+        name="request_availability",
+    ),
+    path("time-zone/", booking.set_zone, name="set_zone"),
+    # my sessions
+    path("sessions/", sessions.bookings, name="bookings"),
+    path("sessions/<int:booking_id>/", sessions.booking_detail, name="booking"),
+    path("sessions/<int:booking_id>/accept/", sessions.proposal_accept, name="proposal_accept"),
+    path("sessions/<int:booking_id>/decline/", sessions.proposal_decline, name="proposal_decline"),
+    path("sessions/<int:booking_id>/cancel/", sessions.booking_cancel, name="booking_cancel"),
+    path(
+        "sessions/<int:booking_id>/move/",
+        sessions.booking_reschedule,
+        name="booking_reschedule",
+    ),
+    path("sessions/<int:booking_id>/calendar.ics", sessions.booking_ics, name="booking_ics"),
+    path(
+        "requests/<int:request_id>/withdraw/",
+        sessions.request_withdraw,
+        name="request_withdraw",
     ),
 ]
