@@ -18,7 +18,7 @@ from caredoor.portals.common.booking_policy_forms import parse_reminders
 from tests import factories
 from tests.booking_helpers import listed_with_hours, local, make_type
 
-RULES = "/specialist/booking-rules/"
+RULES = "/specialist/bookings/rules/"
 
 
 def org_url(brand) -> str:  # type: ignore[no-untyped-def]

@@ -160,7 +160,7 @@ def test_the_list_shows_every_kind_of_booking_in_the_specialists_zone(
     requests_part = body.split('id="proposals-h"')[0]
     assert "09:00\u201312:00" in requests_part
     assert f"answer by {label(req.respond_by)}" in requests_part
-    assert f"/specialist/requests/{req.pk}/" in requests_part
+    assert f"/specialist/bookings/requests/{req.pk}/" in requests_part
     # The past one asks for its outcome.
     past_part = body.split('id="past-h"')[1]
     assert label(done.start) in past_part and "Record the outcome" in past_part
@@ -293,7 +293,7 @@ def test_rescheduling_refusals_write_nothing(world, spec, session_type, booked):
     assert response.status_code == 400
     body = response.content.decode()
     assert "This time was just taken" in body
-    assert 'name="slot"' in body and "Free times right after the one you chose" in body
+    assert 'name="slot"' in body and "Free times near the one you chose" in body
     assert snapshot() == before
 
 
@@ -466,7 +466,7 @@ def asked(world, session_type) -> AvailabilityRequest:  # type: ignore[no-untype
 
 
 def test_a_request_page_suggests_free_times_inside_the_patients_periods(world, spec, asked):
-    body = spec.get(f"/specialist/requests/{asked.pk}/").content.decode()
+    body = spec.get(f"/specialist/bookings/requests/{asked.pk}/").content.decode()
     assert "09:00\u201312:00" in body and "14:00\u201316:00" in body
     assert f"Answer by {label(asked.respond_by)}" in body
     inside = local(9, days=4).astimezone(UTC).isoformat()
@@ -476,17 +476,19 @@ def test_a_request_page_suggests_free_times_inside_the_patients_periods(world, s
 
 def test_accepting_a_request_inside_the_periods_books_it(world, spec, asked):
     start = local(10, 15, days=4)
-    response = spec.post(f"/specialist/requests/{asked.pk}/", when_fields(start))
+    response = spec.post(f"/specialist/bookings/requests/{asked.pk}/", when_fields(start))
     assert response.status_code == 302
     booking = Booking.objects.get(availability_request=asked)
     assert booking.status == BookingStatus.CONFIRMED and booking.start == start.astimezone(UTC)
     asked.refresh_from_db()
     assert asked.status == RequestStatus.ACCEPTED
     # Answered: no more forms, and a second answer is refused.
-    body = spec.get(f"/specialist/requests/{asked.pk}/").content.decode()
+    body = spec.get(f"/specialist/bookings/requests/{asked.pk}/").content.decode()
     assert "Accept with this time" not in body and "This request is closed" in body
     before = snapshot()
-    response = spec.post(f"/specialist/requests/{asked.pk}/", when_fields(local(11, days=4)))
+    response = spec.post(
+        f"/specialist/bookings/requests/{asked.pk}/", when_fields(local(11, days=4))
+    )
     assert response.status_code == 400
     assert "already been answered" in response.content.decode()
     assert snapshot() == before
@@ -494,7 +496,7 @@ def test_accepting_a_request_inside_the_periods_books_it(world, spec, asked):
 
 def test_accepting_a_request_outside_the_periods_sends_a_proposal(world, spec, asked):
     response = spec.post(
-        f"/specialist/requests/{asked.pk}/", {"slot": local(16, days=6).isoformat()}
+        f"/specialist/bookings/requests/{asked.pk}/", {"slot": local(16, days=6).isoformat()}
     )
     assert response.status_code == 302
     booking = Booking.objects.get(availability_request=asked)
@@ -502,17 +504,17 @@ def test_accepting_a_request_outside_the_periods_sends_a_proposal(world, spec, a
 
 
 def test_declining_a_request(world, spec, asked):
-    response = spec.post(f"/specialist/requests/{asked.pk}/decline/")
+    response = spec.post(f"/specialist/bookings/requests/{asked.pk}/decline/")
     assert response.status_code == 302
     asked.refresh_from_db()
     assert asked.status == RequestStatus.DECLINED
     before = snapshot()
-    spec.post(f"/specialist/requests/{asked.pk}/decline/")
+    spec.post(f"/specialist/bookings/requests/{asked.pk}/decline/")
     assert snapshot() == before
 
 
 def test_request_refusals_write_nothing(world, spec, asked, booked):
-    url = f"/specialist/requests/{asked.pk}/"
+    url = f"/specialist/bookings/requests/{asked.pk}/"
     before = snapshot()
     assert spec.post(url, {}).status_code == 400
     assert spec.post(url, {"day": "2020-13-40", "at": "10:00"}).status_code == 400
@@ -720,7 +722,7 @@ def test_nobody_else_reaches_the_specialists_bookings(
     gets = [
         f"{URL}{booked.pk}/",
         f"{URL}{series_rows[0].pk}/series/change/",
-        f"/specialist/requests/{asked.pk}/",
+        f"/specialist/bookings/requests/{asked.pk}/",
     ]
     posts = [
         (f"{URL}{booked.pk}/cancel/", {"reason": "x"}),
@@ -730,8 +732,8 @@ def test_nobody_else_reaches_the_specialists_bookings(
         (f"{URL}{proposal.pk}/withdraw/", {}),
         (f"{URL}{series_rows[0].pk}/series/change/", {**when_fields(local(16)), "step": "apply"}),
         (f"{URL}{series_rows[0].pk}/series/cancel/", {}),
-        (f"/specialist/requests/{asked.pk}/", when_fields(local(10, days=4))),
-        (f"/specialist/requests/{asked.pk}/decline/", {}),
+        (f"/specialist/bookings/requests/{asked.pk}/", when_fields(local(10, days=4))),
+        (f"/specialist/bookings/requests/{asked.pk}/decline/", {}),
     ]
     # Signed in elsewhere in the portal: another specialist of the network, and another
     # network's specialist on their own brand -> 404. Not a specialist here -> 403.

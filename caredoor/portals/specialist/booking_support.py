@@ -20,7 +20,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from caredoor.core.booking import access
-from caredoor.core.booking.actions import next_free_slots
 from caredoor.core.booking.models import Booking, BookingStatus
 from caredoor.core.booking.queries import busy_intervals
 from caredoor.core.brands.models import Brand
@@ -128,8 +127,44 @@ def slot_choices(slots: list[Slot], zone: str, inside: Any = None) -> list[SlotC
     ]
 
 
-def upcoming_slots(session_type: SessionType, zone: str) -> list[SlotChoice]:
-    return slot_choices(next_free_slots(session_type, limit=SUGGESTIONS), zone)
+def upcoming_slots(
+    session_type: SessionType, zone: str, *, days: int = 21, per_day: int = 2
+) -> list[SlotChoice]:
+    """The next free times, spread over the days: at most ``per_day`` a day, none
+    overlapping the one before (the engine offers every step, which all look alike)."""
+    now = timezone.now()
+    end = now + timedelta(days=days)
+    buffers = timedelta(
+        minutes=session_type.buffer_before_minutes + session_type.buffer_after_minutes
+    )
+    busy = busy_intervals(session_type.profile_id, now - buffers, end + buffers)
+    tz = ZoneInfo(zone)
+    picked: list[Slot] = []
+    per: dict[date, int] = {}
+    for slot in availability.free_slots(session_type, start=now, end=end, now=now, busy=busy):
+        day = slot.start.astimezone(tz).date()
+        if per.get(day, 0) >= per_day or (picked and slot.start < picked[-1].end):
+            continue
+        per[day] = per.get(day, 0) + 1
+        picked.append(slot)
+        if len(picked) >= SUGGESTIONS:
+            break
+    return slot_choices(picked, zone)
+
+
+def taken_alternatives(
+    alternatives: list[Slot], session_type: SessionType, start: datetime, zone: str
+) -> list[SlotChoice]:
+    """After ``SlotTaken``: free times near the one asked for first, then the next free
+    times the action found (from now on)."""
+    duration = timedelta(minutes=session_type.duration_minutes)
+    near = [
+        SlotChoice(c.value, c.label)
+        for c in slots_for_windows(session_type, [(start, start + duration)], zone)
+    ]
+    seen = {choice.value for choice in near}
+    rest = [c for c in slot_choices(alternatives, zone) if c.value not in seen]
+    return [*near, *rest]
 
 
 def slots_for_windows(

@@ -290,7 +290,9 @@ def booking_reschedule(request: HttpRequest, ctx: PortalContext, booking_id: int
             form.add_action_errors(exc)
         except SlotTaken as taken:
             form.add_error(None, taken.message)
-            alternatives = support.slot_choices(taken.alternatives, zone)
+            alternatives = support.taken_alternatives(
+                taken.alternatives, booking.session_type, form.start, zone
+            )
         else:
             messages.success(
                 request,

@@ -92,7 +92,9 @@ def propose(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
                 form.add_action_errors(exc)
             except SlotTaken as taken:
                 form.add_error(None, taken.message)
-                alternatives = support.slot_choices(taken.alternatives, zone)
+                alternatives = support.taken_alternatives(
+                    taken.alternatives, form.cleaned_data["session_type"], form.start, zone
+                )
             else:
                 messages.success(
                     request,
@@ -145,7 +147,9 @@ def request_answer(request: HttpRequest, ctx: PortalContext, request_id: int) ->
             form.add_action_errors(exc)
         except SlotTaken as taken:
             form.add_error(None, taken.message)
-            alternatives = support.slot_choices(taken.alternatives, zone)
+            alternatives = support.taken_alternatives(
+                taken.alternatives, req.session_type, form.start, zone
+            )
         else:
             when = support.when(booking.start, zone)
             if booking.status == BookingStatus.PROPOSED:
