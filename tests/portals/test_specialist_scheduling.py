@@ -799,3 +799,20 @@ def test_the_calendar_names_a_missing_time_zone(world, client_for):
     body = client_for(world.a.specialist, world.a.brand).get("/specialist/calendar/").content
     assert "Your profile has no time zone yet" in body.decode()
     assert "<strong>UTC</strong>" in body.decode()
+
+
+def test_notice_is_shown_in_hours_the_number_input_accepts(world, client_for, listed):
+    client = client_for(world.a.specialist, world.a.brand)
+    for minutes, shown in [(600, 'value="10"'), (90, 'value="1.5"'), (0, 'value="0"')]:
+        st = session_type(listed, name=f"Notice {minutes}", min_notice_minutes=minutes)
+        assert shown in client.get(f"/specialist/session-types/{st.pk}/").content.decode()
+
+
+def test_a_past_date_offers_no_form(world, client_for, listed):
+    body = (
+        client_for(world.a.specialist, world.a.brand)
+        .get("/specialist/availability/date/?day=2020-01-06")
+        .content.decode()
+    )
+    assert "This date has passed" in body
+    assert 'name="kind"' not in body

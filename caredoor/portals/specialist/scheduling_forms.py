@@ -24,6 +24,14 @@ MAX_ROWS = 12
 TIME_FORMATS = ["%H:%M", "%H.%M", "%H:%M:%S", "%H"]
 
 
+def minutes_as_hours(minutes: int) -> Decimal:
+    """``600`` -> ``10``, ``90`` -> ``1.5`` (never ``1E+1``, which a number input refuses)."""
+    hours = Decimal(minutes) / 60
+    if hours == hours.to_integral_value():
+        return hours.quantize(Decimal(1))
+    return hours.quantize(Decimal("0.01")).normalize()
+
+
 def _number(label: Any, *, low: int, high: int, help_text: Any = "") -> forms.IntegerField:
     return forms.IntegerField(
         label=label,
@@ -157,9 +165,7 @@ class SessionTypeForm(ActionErrorsMixin, forms.Form):
             "duration_minutes": instance.duration_minutes,
             "buffer_before_minutes": instance.buffer_before_minutes,
             "buffer_after_minutes": instance.buffer_after_minutes,
-            "min_notice_hours": (Decimal(instance.min_notice_minutes) / 60)
-            .quantize(Decimal("0.01"))
-            .normalize(),
+            "min_notice_hours": minutes_as_hours(instance.min_notice_minutes),
             "horizon_days": instance.horizon_days,
             "slot_step_minutes": instance.slot_step_minutes,
             "price": to_major(instance.price_minor, currency) if currency else None,
