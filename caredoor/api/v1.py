@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
+from django.middleware.csrf import get_token
 from ninja import NinjaAPI, Schema
 from ninja.security import django_auth
 
+from caredoor.api import errors
+from caredoor.api.booking import router as booking_router
 from caredoor.core.accounts.queries import memberships_on_brand
 
 api = NinjaAPI(
@@ -16,6 +19,7 @@ api = NinjaAPI(
     ),
     urls_namespace="api-v1",
 )
+errors.install(api)
 
 
 class BrandOut(Schema):
@@ -74,3 +78,17 @@ def me(request: HttpRequest):  # type: ignore[no-untyped-def]
         time_zone=user.time_zone,
         memberships=memberships,
     )
+
+
+class CsrfOut(Schema):
+    token: str
+
+
+@api.get("/csrf", response=CsrfOut, summary="A CSRF token (also set as the csrftoken cookie)")
+def csrf(request: HttpRequest):  # type: ignore[no-untyped-def]
+    """Signed-in calls that change something (POST) must send this token in the
+    ``X-CSRFToken`` header, with the ``csrftoken`` cookie this call sets."""
+    return CsrfOut(token=get_token(request))
+
+
+api.add_router("/", booking_router)
