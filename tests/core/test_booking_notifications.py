@@ -301,6 +301,44 @@ def test_completing_a_session_tells_the_patient(setup, act):
     assert set(sent_to(world)) == {"patient"}
 
 
+def test_a_series_is_one_notification_listing_its_dates(setup, act):
+    world, _profile, session_type = setup
+    from caredoor.core.booking.series import do_cancel_series_from, do_create_series
+
+    first = berlin(10)
+    series = act(
+        lambda: do_create_series(
+            actor=world.a.specialist,
+            brand=world.a.brand,
+            patient=world.a.patient,
+            session_type=session_type,
+            first_start=first,
+            interval_weeks=1,
+            count=3,
+        )
+    )
+    sent = sent_to(world)
+    assert set(sent) == {"patient", "specialist"}  # scheduled: the actor gets the invite
+    starts = list(series.bookings.order_by("start").values_list("start", flat=True))
+    assert len(starts) == 3
+    body = sent["patient"].body
+    for start in starts:
+        assert f"{start.astimezone(TOKYO):%H:%M} (Asia/Tokyo)" in body
+    with translation.override("de"):
+        for start in starts:
+            assert date_format(start.astimezone(TOKYO), "j. F Y") in body
+
+    second = series.bookings.order_by("start")[1]
+    act(lambda: do_cancel_series_from(second, actor=world.a.specialist, reason=REASON))
+    sent = sent_to(world)
+    assert set(sent) == {"patient", "specialist"}
+    body = sent["patient"].body
+    assert "panic" not in body
+    assert f"{starts[2].astimezone(TOKYO):%H:%M} (Asia/Tokyo)" in body  # cancelled with it
+    with translation.override("de"):
+        assert date_format(starts[0].astimezone(TOKYO), "j. F Y") not in body  # still on
+
+
 # --- only after commit --------------------------------------------------------------------
 
 

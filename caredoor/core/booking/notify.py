@@ -97,19 +97,20 @@ INVITES: dict[str, str] = {
 SIDES: tuple[Literal["patient", "specialist"], ...] = ("patient", "specialist")
 
 
-def invite_method(event: str, booking: Booking) -> str | None:
+def invite_method(event: str, status: str) -> str | None:
+    """The iTIP method of ``event``'s invite for a booking now in ``status``, if any."""
     if event == PROPOSAL_ACCEPTED:  # confirmed at once, or only after payment
-        return REQUEST if booking.status == BookingStatus.CONFIRMED else None
+        return REQUEST if status == BookingStatus.CONFIRMED else None
     return INVITES.get(event)
 
 
-def booking_recipients(event: str, booking: Booking, by: Side) -> list[str]:
+def booking_recipients(event: str, status: str, by: Side) -> list[str]:
     """The other side of ``by``; the actor too when the event carries an invite; both for
     the system's events (expiry, payment)."""
     if by == "system":
         return list(SIDES)
     other = "specialist" if by == "patient" else "patient"
-    return [other, by] if invite_method(event, booking) else [other]
+    return [other, by] if invite_method(event, status) else [other]
 
 
 def request_recipients(event: str, by: Side) -> list[str]:
@@ -124,9 +125,13 @@ def booking_event(event: str, booking: Booking, *, by: Side) -> None:
         raise ValueError(f"unknown booking event {event!r}")
     if by not in ("patient", "specialist", "system"):
         raise ValueError(f"unknown side {by!r}")
-    stamp = booking.status_changed_at or booking.updated_at or timezone.now()
+    # The row as the action has just written it (the instance passed may be an older copy).
+    status, changed, updated = Booking.objects.filter(pk=booking.pk).values_list(
+        "status", "status_changed_at", "updated_at"
+    ).first() or (booking.status, booking.status_changed_at, booking.updated_at)
+    stamp = changed or updated or timezone.now()
     keys = []
-    for side in booking_recipients(event, booking, by):
+    for side in booking_recipients(event, status, by):
         key = f"booking:{booking.pk}:{event}:{stamp.astimezone(UTC).isoformat()}:{side}"
         notifications.enqueue(
             key,
@@ -138,7 +143,7 @@ def booking_event(event: str, booking: Booking, *, by: Side) -> None:
                 "event": event,
                 "by": by,
                 "side": side,
-                "status": booking.status,
+                "status": status,
             },
         )
         keys.append(key)
@@ -151,6 +156,10 @@ def request_event(event: str, request: AvailabilityRequest, *, by: Side) -> None
         raise ValueError(f"unknown request event {event!r}")
     if by not in ("patient", "specialist", "system"):
         raise ValueError(f"unknown side {by!r}")
+    status = (
+        AvailabilityRequest.objects.filter(pk=request.pk).values_list("status", flat=True).first()
+        or request.status
+    )
     keys = []
     for side in request_recipients(event, by):
         key = f"request:{request.pk}:{event}:{side}"
@@ -164,7 +173,7 @@ def request_event(event: str, request: AvailabilityRequest, *, by: Side) -> None
                 "event": event,
                 "by": by,
                 "side": side,
-                "status": request.status,
+                "status": status,
             },
         )
         keys.append(key)
@@ -244,7 +253,7 @@ def build(payload: dict[str, Any]) -> notifications.Message | None:
 def booking_message(booking: Booking, event: str, side: str, *, by: str) -> notifications.Message:
     """The email and in-app notification of ``event`` for one side of ``booking``."""
     person = _booking_person(booking, side)
-    method = invite_method(event, booking)
+    method = invite_method(event, booking.status)
     previous = booking.rescheduled_from if event == RESCHEDULED else None
     return notifications.Message(
         user=person,
@@ -262,12 +271,28 @@ def booking_message(booking: Booking, event: str, side: str, *, by: str) -> noti
             "specialist": specialist_name(booking.profile),
             "previous": previous,
             "series": booking.series,
+            "series_dates": series_dates(booking, event),
             "invite": method if method and invite_writer() else "",
         },
         url=portal_path(side, "booking", booking.pk),
         attachments=partial(_invites, booking, side, method, previous),
         time_zone=_zone_of(booking.profile, side, person),
     )
+
+
+def series_dates(booking: Booking, event: str) -> list[datetime]:
+    """For an action on a whole series (one notification for all of it): the dates it
+    concerns -- the series' sessions from this one on, or those cancelled with it."""
+    if booking.series_id is None:
+        return []
+    rows = Booking.objects.filter(series_id=booking.series_id).order_by("start")
+    if event in (SCHEDULED, RESCHEDULED):
+        rows = rows.filter(status=BookingStatus.CONFIRMED, start__gte=booking.start)
+    elif event == CANCELLED and booking.cancelled_at is not None:
+        rows = rows.filter(cancelled_at=booking.cancelled_at, status=booking.status)
+    else:
+        return []
+    return list(rows.values_list("start", flat=True))
 
 
 def request_message(
