@@ -437,3 +437,24 @@ def test_the_expiry_job_lapses_proposals_and_unpaid_bookings(world, session_type
     assert AuditEvent.objects.filter(action="booking.expired").count() == 2
     with pytest.raises(ValidationError):
         do_confirm_payment(unpaid)
+
+
+def test_a_session_types_own_price_applies_where_the_specialist_sets_prices(world, listed):
+    from caredoor.core.specialists.actions import specialist_sets_price
+
+    assert specialist_sets_price(listed, world.a.brand)
+    priced = make_type(listed, price_minor=4500)
+    assert book(world, priced, local(10)).price_minor == 4500
+    plain = make_type(listed, name="Plain")
+    assert book(world, plain, local(14)).price_minor == 9000  # the listing's price
+    # Where the brand fixes the price, the session type's own price is ignored.
+    world.a.brand.pricing_mode = "brand_fixed"
+    world.a.brand.fixed_price_minor = 7000
+    world.a.brand.save()
+    assert book(world, priced, local(16)).price_minor == 7000
+
+
+def test_a_date_override_without_hours_is_a_valid_day_off(listed):
+    from caredoor.core.scheduling.models import DateOverride
+
+    DateOverride(profile=listed, day=local(10).date(), windows=[]).full_clean()

@@ -30,8 +30,7 @@ from caredoor.core.compliance import audit
 from caredoor.core.scheduling import availability
 from caredoor.core.scheduling.engine import Slot
 from caredoor.core.scheduling.models import SessionType
-from caredoor.core.specialists.models import Listing
-from caredoor.core.specialists.pricing import listing_price
+from caredoor.core.scheduling.pricing import session_price
 from caredoor.core.specialists.queries import public_profiles_on
 
 ALTERNATIVES = 5
@@ -174,11 +173,7 @@ def new_booking(
     if status not in lifecycle.INITIAL:
         raise ValueError(f"a booking cannot start as {status!r}")
     start, end, blocked = writes.blocked_range(session_type, start)
-    price = listing_price(
-        Listing.objects.select_related("brand", "profile").get(
-            brand=brand, profile_id=session_type.profile_id
-        )
-    )
+    price = session_price(session_type, brand)
     return Booking(
         brand=brand,
         profile_id=session_type.profile_id,
@@ -352,6 +347,10 @@ def do_reschedule(
     session_type = booking.session_type
     if start == booking.start:
         raise ValidationError(_("Choose a different time."), code="same_time")
+    if now >= booking.start:
+        raise ValidationError(
+            _("This session has already started and cannot be moved."), code="started"
+        )
     if side == "patient":
         if not policy.may_reschedule(booking, now):
             raise ValidationError(

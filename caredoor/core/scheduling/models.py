@@ -137,6 +137,8 @@ class DateOverride(models.Model):
                 {"windows": _("Give hours as pairs like 09:00 to 12:00.")}
             ) from None
         spans.sort()
+        if not spans:
+            return  # a day off
         for (a, b), nxt in zip(spans, [*spans[1:], None], strict=True):
             if not (b > a or b == time(0)):
                 raise ValidationError({"windows": _("Each period must end after it starts.")})
