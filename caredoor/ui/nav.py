@@ -20,12 +20,12 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
     ],
     Portal.SPECIALIST: [
         (_("Dashboard"), "specialist:dashboard", None),
-        (_("Profile"), "specialist:onboarding", None),
-        (_("Listings"), "specialist:listings", None),
         (_("Calendar"), "specialist:calendar", None),
         (_("Bookings"), "specialist:bookings", None),
+        # Session types are reached from the calendar and the availability page.
         (_("Availability"), "specialist:availability", None),
-        (_("Session types"), "specialist:session_types", None),
+        (_("Profile"), "specialist:onboarding", None),
+        (_("Listings"), "specialist:listings", None),
         (_("Notifications"), "specialist:notifications", None),
         (_("Account"), "specialist:account", None),
     ],
