@@ -226,3 +226,85 @@ def test_booking_pages_fit_a_phone(
     page.goto(f"{base}/specialists/{session_type.profile_id}/request/")
     no_sideways_scrolling(page)
     page.screenshot(path=shots / "patient-request-form-phone.png", full_page=True)
+    period = page.locator("fieldset", has_text="Period 1")
+    period.get_by_label("Date").fill((timezone.now() + timedelta(days=5)).date().isoformat())
+    period.get_by_label("From").fill("12:00")
+    period.get_by_label("Until").fill("11:00")
+    page.get_by_role("button", name="Send request").click()
+    expect(period.locator(".errorlist")).to_have_text("Until: The period must end after it starts.")
+    no_sideways_scrolling(page)
+    page.screenshot(path=shots / "patient-request-error-phone.png", full_page=True)
+    assert not AvailabilityRequest.objects.exists()
+
+
+def test_a_taken_time_offers_others_and_a_session_can_be_moved(
+    lakeside: Site, session_type: SessionType, live_server, page: Page, shots: Path
+) -> None:
+    """Someone else books the time while the patient reads the terms: the page offers the
+    next free times, one click books one; then the patient moves it to another day."""
+    patient = lakeside.people["patient"]
+    base = lakeside.base(live_server)
+    first = next_free_slots(session_type, limit=1)[0]
+    page.goto(f"{base}/accounts/login/")
+    sign_in(page, base, patient.email)
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/specialists/{session_type.profile_id}/book/")
+    page.get_by_role("button", name="Choose this time").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your session")
+    rival = factories.make_user("rival.patient@example.test")
+    factories.grant(rival, "patient", network=lakeside.brand.network, brand=lakeside.brand)
+    from caredoor.core.booking.actions import do_book
+
+    do_book(patient=rival, brand=lakeside.brand, session_type=session_type, start=first.start)
+    page.get_by_role("button", name="Book this session").click()
+    expect(page.get_by_role("alert")).to_contain_text("This time was just taken")
+    page.screenshot(path=shots / "patient-slot-taken.png", full_page=True)
+    second = next_free_slots(session_type, limit=1)[0]
+    page.get_by_role("button", name=when(second.start, BERLIN)).click()
+    expect(page.locator(".messages")).to_contain_text("Your session is booked.")
+    booking = Booking.objects.get(patient=patient)
+    assert booking.start == second.start
+
+    page.get_by_role("link", name="Move to another time").click()
+    expect(page.locator(".slot--current")).to_have_count(1)
+    page.screenshot(path=shots / "patient-move-week.png", full_page=True)
+    page.get_by_role("link", name="Next week").click()
+    page.locator(".slot-day:not(.slot-day--empty) .slot").first.click()
+    expect(page.get_by_role("heading", name="Confirm the new time")).to_be_visible()
+    page.screenshot(path=shots / "patient-move-confirm.png", full_page=True)
+    page.get_by_role("button", name="Move the session").click()
+    expect(page.locator(".messages")).to_contain_text("Your session is moved to")
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.RESCHEDULED
+    page.get_by_role("link", name="Cancel session").click()
+    expect(page.locator(".cancel-terms")).to_contain_text("free of charge")
+    page.screenshot(path=shots / "patient-cancel.png", full_page=True)
+    page.get_by_role("button", name="Yes, cancel the session").click()
+    expect(page.locator(".page-header .badge")).to_have_text("Cancelled by the patient")
+
+
+def test_a_week_with_a_clock_change_in_the_patients_zone(
+    lakeside: Site, session_type: SessionType, live_server, page: Page, shots: Path
+) -> None:
+    patient = lakeside.people["patient"]
+    patient.time_zone = "America/New_York"
+    patient.save()
+    session_type.horizon_days = 200
+    session_type.save()
+    zone = ZoneInfo("America/New_York")
+    day = timezone.now().astimezone(zone).date()
+    while (
+        datetime.combine(day, time(12), zone).utcoffset()
+        == datetime.combine(day + timedelta(days=1), time(12), zone).utcoffset()
+    ):
+        day += timedelta(days=1)
+    change = day + timedelta(days=1)
+    monday = change - timedelta(days=change.weekday())
+    base = lakeside.base(live_server)
+    page.goto(f"{base}/accounts/login/")
+    sign_in(page, base, patient.email)
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/specialists/{session_type.profile_id}/book/?week={monday.isoformat()}")
+    expect(page.locator(".zone-bar__label")).to_contain_text("America/New York (")
+    expect(page.locator(".message--warning")).to_contain_text("The clocks go")
+    page.screenshot(path=shots / "patient-book-week-dst.png", full_page=True)

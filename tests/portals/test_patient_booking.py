@@ -623,3 +623,23 @@ def test_my_sessions_is_in_the_patient_navigation(world, client_for):
     assert re.search(
         r'<a href="/sessions/" aria-current="page">My sessions</a>', response.content.decode()
     )
+
+
+def test_the_pages_render_in_the_patients_language(world, client_for, profile, session_type):
+    world.a.patient.language = "de"
+    world.a.patient.save()
+    booking = booked(world, session_type)
+    client = client_for(world.a.patient, world.a.brand)
+    for url in [
+        book_url(profile),
+        confirm_url(profile, session_type, slot_after(session_type, 5)),
+        "/sessions/",
+        f"/sessions/{booking.pk}/",
+        f"/sessions/{booking.pk}/cancel/",
+        f"/sessions/{booking.pk}/move/",
+        f"/specialists/{profile.pk}/request/",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response["Content-Language"] == "de"
+        assert re.search(r"Europe/Berlin \(CES?T\)", text(response)), url

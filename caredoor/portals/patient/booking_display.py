@@ -166,6 +166,15 @@ def short_day(day: date) -> str:
     return _format(day, pgettext("date format: a short day", "D j M"))
 
 
+def week_title(monday: date, today: date) -> str:
+    """``Mon 23 Nov to Sun 29 Nov``, with the year when the week is not in this one."""
+    sunday = monday + timedelta(days=6)
+    last = short_day(sunday)
+    if sunday.year != today.year:
+        last = _format(sunday, pgettext("date format: a short day with the year", "D j M Y"))
+    return _("%(first)s to %(last)s") % {"first": short_day(monday), "last": last}
+
+
 def clock(moment: datetime, zone: ZoneInfo) -> str:
     return _format(moment.astimezone(zone), "H:i")
 
@@ -432,8 +441,7 @@ def week_of_slots(
         monday=monday,
         days=days,
         label=zone_label(zone_name, start, end - timedelta(seconds=1)),
-        title=_("%(first)s to %(last)s")
-        % {"first": short_day(monday), "last": short_day(monday + timedelta(days=6))},
+        title=week_title(monday, today),
         previous=monday - timedelta(days=7) if monday > first_monday else None,
         following=monday + timedelta(days=7) if monday < last_monday else None,
         next_slot=_slot_view(next_free.start, zone, now, next_start=next_free.start)
