@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from caredoor.core.booking import lifecycle
@@ -450,3 +452,87 @@ def test_regenerating_without_a_feed_makes_one(world, listed):
     feed = do_regenerate_feed(profile, actor=world.a.specialist)
     assert CalendarFeed.objects.get(profile=profile).token_hash == hash_token(feed.token)
     assert AuditEvent.objects.filter(action="calendar_feed.created").count() == 1
+
+
+ZONES = [
+    "Europe/Berlin",
+    "Australia/Sydney",
+    "Australia/Lord_Howe",  # 30-minute summer time
+    "Europe/Dublin",  # "negative" summer time in the tz database
+    "Africa/Casablanca",  # summer time paused for Ramadan
+    "America/Sao_Paulo",  # summer time abolished in 2019
+    "Asia/Kathmandu",  # +05:45
+    "America/St_Johns",  # -03:30 with summer time
+]
+
+
+@pytest.mark.parametrize("key", ZONES)
+def test_feed_times_in_many_zones_over_three_years(world, listed, key):
+    """Every 61 hours for three years, in the specialist's zone: the parsed instants and
+    wall-clock times are the bookings', or the instant in UTC where TZID cannot name it."""
+    profile, session_type = listed
+    profile.time_zone = key
+    profile.save(update_fields=["time_zone"])
+    zone = ZoneInfo(key)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    made = [
+        add_booking(session_type, world.a.patient, world.a.brand, start + timedelta(hours=61 * i))
+        for i in range(3 * 365 * 24 // 61)
+    ]
+    data = ics.specialist_feed(profile, now=start - timedelta(days=1))
+    found = events(data)
+    assert len(found) == len(made)
+    assert defined_zones(data) == {key}
+    for booking in made:
+        event = found[uid(booking)]
+        for prop, expected in ((event.dtstart, booking.start), (event.dtend, booking.end)):
+            assert prop.value.astimezone(UTC) == expected, (key, expected)
+            if tzid(prop):
+                assert tzid(prop) == key
+                local = expected.astimezone(zone).replace(tzinfo=None)
+                assert prop.value.replace(tzinfo=None) == local
+
+
+def test_the_feed_reads_the_same_number_of_queries_for_any_number_of_bookings(
+    world, listed, django_assert_max_num_queries
+):
+    profile, session_type = listed
+    for i in range(2):
+        add_booking(session_type, world.a.patient, world.a.brand, in_days(2 + i, 9))
+    with CaptureQueriesContext(connection) as few:
+        ics.specialist_feed(profile, now=timezone.now())
+    for i in range(20):
+        add_booking(session_type, world.a.patient, world.a.sister, in_days(10 + i, 9))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        ics.specialist_feed(profile, now=timezone.now())
+
+
+@pytest.mark.parametrize("key", ZONES)
+def test_clock_changes_are_every_change_zoneinfo_knows(key):
+    zone = ZoneInfo(key)
+    start, end = datetime(2026, 1, 1, tzinfo=UTC), datetime(2029, 1, 1, tzinfo=UTC)
+    expected, at = [], start
+    previous = at.astimezone(zone).utcoffset()
+    while at < end:  # every quarter hour: each change in these zones falls on one
+        at += timedelta(minutes=15)
+        offset = at.astimezone(zone).utcoffset()
+        if offset != previous:
+            expected.append(at)
+            previous = offset
+    found = [
+        datetime.fromtimestamp(when, UTC)
+        for when, (offset, _dst, _name) in ics.clock_changes(zone, start, end)
+    ]
+    offsets_changed = [
+        when
+        for when in found
+        if (when - timedelta(seconds=1)).astimezone(zone).utcoffset()
+        != when.astimezone(zone).utcoffset()
+    ]
+    assert offsets_changed == expected
+
+
+def test_dublins_summer_is_daylight_time():
+    data = ics._vtimezone("Europe/Dublin", 2026, 2026).decode()
+    assert "BEGIN:DAYLIGHT\r\nDTSTART:20260329T010000\r\nTZNAME:IST" in data
+    assert "BEGIN:STANDARD\r\nDTSTART:20261025T020000\r\nTZNAME:GMT" in data

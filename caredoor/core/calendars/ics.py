@@ -9,9 +9,9 @@ no counter to keep.
 
 Times are written as wall-clock times with ``TZID`` of the reader's zone (the specialist's
 for the feed and their invites, the patient's for theirs) and a matching ``VTIMEZONE``
-built from zoneinfo for the years the events span. The one instant a local time cannot
-name -- the second pass through the hour repeated when clocks fall back, which a ``TZID``
-time always reads as the first -- is written in UTC instead.
+built here from zoneinfo for the years the events span, one observance per clock change.
+The one instant a local time cannot name -- the second pass through the hour repeated when
+clocks fall back, which a ``TZID`` time always reads as the first -- is written in UTC.
 
 Privacy: calendars leave the platform (Google, Outlook, Apple). The specialist's events
 carry the session type's name and the patient's initials, a link back to the portal and
@@ -21,20 +21,29 @@ carry the session type's name and the patient's initials, a link back to the por
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
-from django.db.models import Prefetch
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from icalendar import Calendar, Event, Timezone, vCalAddress, vDuration, vText
+from icalendar import (
+    Calendar,
+    Component,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+    vText,
+)
 
 from caredoor.core.booking.models import Booking, BookingStatus
-from caredoor.core.brands.models import Brand, Domain
+from caredoor.core.brands.models import Brand
 from caredoor.core.specialists.models import SpecialistProfile
 
 Recipient = Literal["patient", "specialist"]
@@ -105,12 +114,72 @@ def _in_zone(start: datetime, end: datetime, tz: ZoneInfo) -> tuple[datetime, da
     return _utc(start), _utc(end)
 
 
+Observed = tuple[timedelta, timedelta, str]  # UTC offset, daylight saving, abbreviation
+SCAN_STEP = 6 * 3600  # seconds: no zone changes its clocks twice within six hours
+
+
+def _observed(tz: ZoneInfo, at: int) -> Observed:
+    local = datetime.fromtimestamp(at, UTC).astimezone(tz)
+    return local.utcoffset() or timedelta(0), local.dst() or timedelta(0), local.tzname() or ""
+
+
+def clock_changes(tz: ZoneInfo, start: datetime, end: datetime) -> list[tuple[int, Observed]]:
+    """Every change of ``tz``'s offset, daylight saving or abbreviation in ``[start, end)``:
+    (UTC timestamp of the change, what is observed from then on), found by scanning and
+    bisecting to the second, since zoneinfo does not list its transitions."""
+    changes = []
+    at, stop = int(start.timestamp()), int(end.timestamp())
+    current = _observed(tz, at)
+    while at < stop:
+        ahead = min(at + SCAN_STEP, stop)
+        if _observed(tz, ahead) == current:
+            at = ahead
+            continue
+        low, high = at, ahead  # current at low, something else at high
+        while high - low > 1:
+            middle = (low + high) // 2
+            low, high = (middle, high) if _observed(tz, middle) == current else (low, middle)
+        current = _observed(tz, high)
+        changes.append((high, current))
+        at = high
+    return changes
+
+
+def _observance(onset: datetime, before: Observed, after: Observed) -> Component:
+    """STANDARD or DAYLIGHT from ``before`` to ``after``. The tz database gives some zones
+    a negative saving in winter (Europe/Dublin, Africa/Casablanca in Ramadan); leaving it
+    is summer time as people see it, so that is DAYLIGHT and the negative one STANDARD."""
+    summer = after[1] > timedelta(0) or (
+        after[1] == timedelta(0) and before[1] < timedelta(0) and after[0] > before[0]
+    )
+    observance = TimezoneDaylight() if summer else TimezoneStandard()
+    observance.add("dtstart", onset)
+    observance.add("tzname", after[2])
+    observance.add("tzoffsetfrom", before[0])
+    observance.add("tzoffsetto", after[0])
+    return observance
+
+
 @lru_cache(maxsize=128)
 def _vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
-    timezone_ = Timezone.from_tzid(
-        tzid, first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1)
-    )
-    return timezone_.to_ical()
+    """A VTIMEZONE for ``tzid`` from zoneinfo (first_year to last_year), with one
+    observance per clock change, each with nothing but its DTSTART: the form every reader
+    takes alike. (icalendar's ``Timezone.from_tzid`` puts later changes into RDATE lists,
+    which vobject reads only the first value of, and in icalendar 7.3 it misses Morocco's
+    2027 Ramadan changes.) The onset is local time before the change (RFC 5545 3.6.5)."""
+    tz = ZoneInfo(tzid)
+    start = datetime(first_year, 1, 1, tzinfo=UTC)
+    end = datetime(last_year + 1, 1, 1, tzinfo=UTC)
+    first = _observed(tz, int(start.timestamp()))
+    vtimezone = Timezone()
+    vtimezone.add("tzid", tzid)
+    vtimezone.add_component(_observance((start + first[0]).replace(tzinfo=None), first, first))
+    before = first
+    for at, after in clock_changes(tz, start, end):
+        onset = datetime.fromtimestamp(at, UTC) + before[0]
+        vtimezone.add_component(_observance(onset.replace(tzinfo=None), before, after))
+        before = after
+    return vtimezone.to_ical()
 
 
 def _calendar(
@@ -123,7 +192,7 @@ def _calendar(
     if method:
         calendar.add("method", method)
     for tzid, (first, last) in sorted(used.items()):
-        calendar.add_component(Timezone.from_ical(_vtimezone(tzid, first - 1, last + 2)))
+        calendar.add_component(Timezone.from_ical(_vtimezone(tzid, first - 1, last + 1)))
     for event in events:
         calendar.add_component(event)
     return calendar
@@ -232,7 +301,7 @@ def feed_bookings(profile: SpecialistProfile, *, now: datetime):  # type: ignore
     return (
         Booking.objects.filter(profile=profile, end__gt=now - timedelta(days=FEED_PAST_DAYS))
         .select_related("brand", "session_type", "patient")
-        .prefetch_related(Prefetch("brand__domains", queryset=Domain.objects.all()))
+        .prefetch_related("brand__domains")
         .order_by("start", "pk")
     )
 
