@@ -45,6 +45,9 @@ def test_calendar_subscription_page(
     site, specialist = with_profile(brand_world, "summit")  # *.localhost: a secure context
     base = site.base(live_server)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    problems: list[str] = []  # CSP violations, script errors
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.goto(f"{base}/specialist/calendar/subscription/")
     sign_in(page, base, specialist.email)
     page.goto(f"{base}/specialist/calendar/subscription/")
@@ -64,6 +67,7 @@ def test_calendar_subscription_page(
     expect(copy).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == url
     page.screenshot(path=SCREENSHOTS / "calendar-feed.png", full_page=True)
+    assert problems == []
 
     status, kind, text = fetch(page, url)
     assert (status, kind) == (200, "text/calendar; charset=utf-8")
