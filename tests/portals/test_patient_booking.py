@@ -270,6 +270,12 @@ def test_a_time_just_taken_offers_the_next_free_times_in_one_click(
     factories.grant(other, "patient", network=world.a.network, brand=world.a.brand)
     do_book(patient=other, brand=world.a.brand, session_type=session_type, start=start)
     client = client_for(world.a.patient, world.a.brand)
+    # Opened after the time went: the page says so at once and offers others.
+    page = client.get(confirm_url(profile, session_type, start))
+    assert page.status_code == 200
+    assert "This time is no longer available" in text(page)
+    assert "Book this session" not in text(page)
+    # Confirmed after it went: SlotTaken, nothing written.
     response = client.post(
         f"/specialists/{profile.pk}/book/confirm/",
         {"type": session_type.pk, "start": slot_value(start)},
@@ -643,3 +649,28 @@ def test_the_pages_render_in_the_patients_language(world, client_for, profile, s
         assert response.status_code == 200, url
         assert response["Content-Language"] == "de"
         assert re.search(r"Europe/Berlin \(CES?T\)", text(response)), url
+
+
+def test_a_covered_program_books_without_a_price_and_only_for_its_patients(
+    world, client_for, covered
+):
+    profile, _listings = approved_and_listed(world.a, world.a.specialist, [covered])
+    for weekday in range(7):
+        AvailabilityRule.objects.create(
+            profile=profile, weekday=weekday, start_time=time(9), end_time=time(17)
+        )
+    session_type = make_type(profile)
+    # A private program: visitors sign in first, other people get no access.
+    assert client_for(None, covered).get(book_url(profile)).status_code == 302
+    assert client_for(world.a.patient, covered).get(book_url(profile)).status_code == 403
+    factories.grant(world.a.patient, "patient", network=world.a.network, brand=covered)
+    client = client_for(world.a.patient, covered)
+    start = slot_after(session_type)
+    assert "Covered by your program" in text(client.get(confirm_url(profile, session_type, start)))
+    client.post(
+        f"/specialists/{profile.pk}/book/confirm/",
+        {"type": session_type.pk, "start": slot_value(start)},
+    )
+    booking = Booking.objects.get()
+    assert booking.price_minor is None
+    assert "Covered by your program" in text(client.get(f"/sessions/{booking.pk}/"))

@@ -214,7 +214,10 @@ def book_confirm(request: HttpRequest, ctx: PortalContext, profile_id: int) -> H
     elif not show.is_free(session_type, start, now=now):
         error = _("This time is no longer available. Here are the next free times.")
         alternatives = next_free_slots(session_type, now=now)
-    status = 409 if alternatives else (400 if error and request.method == "POST" else 200)
+    # A refused POST says why in its status; a GET of a time gone since is just a page.
+    status = 200
+    if request.method == "POST" and error:
+        status = 409 if alternatives else 400
     context = {
         "sp": sp,
         "session_type": session_type,
