@@ -458,3 +458,20 @@ def test_a_date_override_without_hours_is_a_valid_day_off(listed):
     from caredoor.core.scheduling.models import DateOverride
 
     DateOverride(profile=listed, day=local(10).date(), windows=[]).full_clean()
+
+
+def test_a_specialist_can_go_back_to_the_brands_direct_booking_rule(world, listed):
+    do_save_specialist_policy(
+        listed, world.a.brand, {"self_booking": SelfBooking.OFF}, actor=world.a.specialist
+    )
+    assert policy.effective(world.a.brand, listed)["self_booking"] == SelfBooking.OFF
+    do_save_specialist_policy(listed, world.a.brand, {"self_booking": ""}, actor=world.a.specialist)
+    assert policy.effective(world.a.brand, listed)["self_booking"] == SelfBooking.OPEN
+    # A first override that leaves the mode out stores nothing for it.
+    do_save_specialist_policy(
+        listed,
+        world.a.brand,
+        {"cancel_notice_hours": 6},
+        actor=world.a.specialist,
+    )
+    assert policy.effective(world.a.brand, listed)["cancel_notice_hours"] == 6

@@ -41,7 +41,9 @@ def _save(
         )
         for key in allowed:
             if key in values:
-                setattr(row, key, values[key])
+                # The mode is a text column: empty means "as the brand says".
+                value = values[key]
+                setattr(row, key, "" if value is None and key == "self_booking" else value)
         row.save()
         audit.record(
             "booking_policy.saved",

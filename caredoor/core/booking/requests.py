@@ -158,6 +158,8 @@ def do_accept_request(
     inside = any(a <= start and end <= b for a, b in preferred_windows(req))
     if not inside:
         with transaction.atomic():
+            # Same lock order as every booking write: the specialist first, then the row.
+            writes.lock_specialist(session_type.profile_id)
             current = _open_request(req, actor, "specialist")
             booking = do_propose(
                 actor=actor,

@@ -312,6 +312,7 @@ def do_cancel_series_from(
     """Cancel ``booking`` and every later open occurrence (by the specialist)."""
     _require_series_specialist(booking, actor)
     with transaction.atomic():
+        writes.lock_specialist(booking.profile_id)
         onward = _onward(booking)
         now = timezone.now()
         for row in onward:
