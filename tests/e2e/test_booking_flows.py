@@ -90,6 +90,17 @@ def test_a_visitor_books_from_the_specialists_page_signing_in_on_the_way(
 ) -> None:
     base = lakeside.base(live_server)
     first = next_free_slots(session_type, limit=1)[0]
+    problems: list[str] = []  # console errors (a CSP violation, say) and failed requests
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and "/favicon" not in r.url
+            else None
+        ),
+    )
     page.goto(f"{base}/specialists/{session_type.profile_id}/")
     page.get_by_role("link", name="See free times").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Book a session with {NAME}")
@@ -122,6 +133,7 @@ def test_a_visitor_books_from_the_specialists_page_signing_in_on_the_way(
     expect(upcoming).to_contain_text(f"Therapy session with {NAME}")
     expect(upcoming).to_contain_text(when(first.start, BERLIN))
     page.screenshot(path=shots / "patient-sessions.png", full_page=True)
+    assert problems == []
 
 
 def test_a_patient_accepts_a_proposal(
