@@ -149,12 +149,11 @@ def test_override_refusals_write_nothing(world, spec, listed):
         assert response.status_code == 400, bad
         assert message in response.content.decode(), bad
         assert "Nothing was saved" in response.content.decode()
-    # Going back from a stored direct-booking mode to the site's is refused with a
-    # message (the action cannot store "inherit" for it yet: see the form's values_for).
-    response = spec.post(url, blank(prefix))
-    assert response.status_code == 400
-    assert "not possible yet" in response.content.decode()
     assert state() == before
+    # Going back from a stored direct-booking mode to the site's works.
+    response = spec.post(url, blank(prefix))
+    assert response.status_code == 302
+    assert policy.effective(world.a.brand, listed)["self_booking"] == "open"
 
 
 def test_only_listed_sites_and_only_ones_own_rules(world, client_for, spec, listed):

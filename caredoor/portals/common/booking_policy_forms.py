@@ -246,27 +246,8 @@ class BookingPolicyForm(forms.Form):
         return values
 
     def values_for(self, row: BookingPolicy | None) -> dict[str, Any] | None:
-        """``values()`` as the save actions can store them today, or None (with an error on
-        the form) when that is not possible.
-
-        Work-around: ``policy_actions._save`` turns an empty value into None, and the
-        model's ``self_booking`` column is NOT NULL, so "inherit" cannot be stored for it
-        (IntegrityError). An empty choice is therefore left out when nothing is stored
-        (the same result); undoing a stored choice is refused with a message.
-        """
-        values = self.values()
-        if values["self_booking"] is None:
-            if row is not None and row.self_booking:
-                self.add_error(
-                    "self_booking",
-                    gettext(
-                        "Going back to the inherited setting is not possible yet: "
-                        "choose one of the options."
-                    ),
-                )
-                return None
-            del values["self_booking"]
-        return values
+        """``values()`` as the save actions take them (an empty choice inherits)."""
+        return self.values()
 
     def add_action_errors(self, exc: ValidationError) -> None:
         if not hasattr(exc, "error_dict"):
