@@ -16,7 +16,7 @@ from django.utils import timezone
 from caredoor.core.booking import lifecycle
 from caredoor.core.booking.actions import do_cancel, do_reschedule
 from caredoor.core.booking.models import BookingStatus
-from caredoor.core.calendars import ics
+from caredoor.core.booking import ics
 from caredoor.core.calendars.actions import (
     do_create_feed,
     do_regenerate_feed,

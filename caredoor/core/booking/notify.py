@@ -11,7 +11,7 @@ How: inside the action's transaction each recipient gets an outbox row (a ``Deli
 On commit a job sends them (the Huey task ``deliver_notifications``; inline in tests):
 each message is rendered in its recipient's language and time zone, with a link into
 their own portal on the booking's brand, and for a confirmation or change the calendar
-invite (``calendars.ics``). A failing mail server never reaches the action: the row is
+invite (``booking.ics``). A failing mail server never reaches the action: the row is
 marked failed and ``retry_notifications`` (every minute) sends it again. A message whose
 booking or request has changed state since is dropped rather than sent late (an old
 invite must not bring back a cancelled session).
@@ -35,6 +35,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from caredoor.core.accounts.policy import Portal
+from caredoor.core.booking import ics
 from caredoor.core.booking.models import (
     AvailabilityRequest,
     Booking,
@@ -364,13 +365,8 @@ def portal_path(side: str, what: str, pk: int) -> str:
 
 
 def invite_writer() -> Any:
-    """``calendars.ics.invite_attachment``, or None where that module is not installed
-    (emails then go without an invite and do not mention one)."""
-    try:
-        from caredoor.core.calendars.ics import invite_attachment
-    except ImportError:
-        return None
-    return invite_attachment
+    """The invite builder (``booking.ics.invite_attachment``)."""
+    return ics.invite_attachment
 
 
 def _invites(

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from caredoor.core.accounts.policy import Portal
-from caredoor.core.booking import policy
+from caredoor.core.booking import ics, policy
 from caredoor.core.booking.access import (
     access_patient_booking,
     access_patient_request,
@@ -51,12 +51,8 @@ CLOSED_REQUESTS_SHOWN = 10
 
 
 def invite_attachment() -> Any:
-    """The calendar invite builder, when the calendars app provides it (else None)."""
-    try:
-        from caredoor.core.calendars.ics import invite_attachment as build
-    except ImportError:
-        return None
-    return build
+    """The calendar invite builder."""
+    return ics.invite_attachment
 
 
 @dataclass
