@@ -20,8 +20,8 @@ from django.utils.cache import get_conditional_response
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
-from caredoor.core.calendars.actions import hash_token
 from caredoor.core.booking.ics import specialist_feed
+from caredoor.core.calendars.actions import hash_token
 from caredoor.core.calendars.queries import feed_for_token
 
 LIMIT = 60

@@ -13,10 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from caredoor.core.booking import lifecycle
+from caredoor.core.booking import ics, lifecycle
 from caredoor.core.booking.actions import do_cancel, do_reschedule
 from caredoor.core.booking.models import BookingStatus
-from caredoor.core.booking import ics
 from caredoor.core.calendars.actions import (
     do_create_feed,
     do_regenerate_feed,

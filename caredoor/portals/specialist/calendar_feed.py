@@ -12,8 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from caredoor.core.accounts.policy import Portal
-from caredoor.core.calendars.actions import do_create_feed, do_regenerate_feed, do_revoke_feed
 from caredoor.core.booking.ics import FEED_PAST_DAYS
+from caredoor.core.calendars.actions import do_create_feed, do_regenerate_feed, do_revoke_feed
 from caredoor.core.calendars.queries import feed_of
 from caredoor.core.specialists.queries import own_profile
 from caredoor.portals.common.access import PortalContext, portal_view
