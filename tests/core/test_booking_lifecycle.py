@@ -475,3 +475,25 @@ def test_a_specialist_can_go_back_to_the_brands_direct_booking_rule(world, liste
         actor=world.a.specialist,
     )
     assert policy.effective(world.a.brand, listed)["cancel_notice_hours"] == 6
+
+
+def test_declining_a_lapsed_proposal_expires_it(world, session_type, clock):
+    now = timezone.now()
+    proposal = propose(world, session_type, local(10), expires_at=now + timedelta(hours=1))
+    clock.at(now + timedelta(hours=2))
+    with pytest.raises(ValidationError) as caught:
+        proposals.do_decline_proposal(proposal, actor=world.a.patient)
+    assert caught.value.code == "expired"
+    proposal.refresh_from_db()
+    assert proposal.status == S.EXPIRED
+
+
+def test_request_periods_respect_notice_and_may_not_overlap(world, session_type):
+    soon = timezone.now() + timedelta(minutes=30)  # the type needs 60 minutes' notice
+    with pytest.raises(ValidationError) as caught:
+        ask(world, session_type, (soon, soon + timedelta(minutes=55)))
+    assert caught.value.code == "too_soon"
+    with pytest.raises(ValidationError) as caught:
+        ask(world, session_type, (local(9), local(12)), (local(11), local(13)))
+    assert caught.value.code == "overlap"
+    assert not AvailabilityRequest.objects.exists()

@@ -182,12 +182,23 @@ def do_accept_proposal(
 def do_decline_proposal(
     booking: Booking, *, actor: Any, request: HttpRequest | None = None
 ) -> Booking:
+    expired = False
     with transaction.atomic():
         current = _open_proposal(booking, actor, "patient")
-        current.responded_at = timezone.now()
-        lifecycle.transition(current, BookingStatus.DECLINED, fields=("responded_at",))
-        record("booking.proposal_declined", current, actor=actor, side="patient", request=request)
-        notify.booking_event(notify.PROPOSAL_DECLINED, current, by="patient")
+        if _expired(current):
+            expired = True
+        else:
+            current.responded_at = timezone.now()
+            lifecycle.transition(current, BookingStatus.DECLINED, fields=("responded_at",))
+            record(
+                "booking.proposal_declined", current, actor=actor, side="patient", request=request
+            )
+            notify.booking_event(notify.PROPOSAL_DECLINED, current, by="patient")
+    if expired:
+        from caredoor.core.booking.expiry import expire_booking
+
+        expire_booking(booking.pk)
+        raise ValidationError(_("This proposal has expired."), code="expired")
     booking.refresh_from_db()
     return booking
 

@@ -10,6 +10,7 @@ request expires (``expiry.expire_overdue``).
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -55,6 +56,7 @@ def _windows(
             _("Give at most %(n)s periods.") % {"n": MAX_WINDOWS}, code="too_many"
         )
     duration = timedelta(minutes=session_type.duration_minutes)
+    notice = timedelta(minutes=session_type.min_notice_minutes)
     horizon = now + timedelta(days=session_type.horizon_days)
     result = []
     for start, end in preferred:
@@ -67,6 +69,12 @@ def _windows(
                 % {"n": session_type.duration_minutes},
                 code="too_short",
             )
+        if end - max(start, now + notice) < duration:
+            raise ValidationError(
+                _("This specialist needs %(n)s hours' notice; choose later periods.")
+                % {"n": round(session_type.min_notice_minutes / 60, 1)},
+                code="too_soon",
+            )
         if start > horizon:
             raise ValidationError(
                 _("This specialist takes bookings up to %(n)s days ahead.")
@@ -74,7 +82,11 @@ def _windows(
                 code="beyond_horizon",
             )
         result.append((start, end))
-    return sorted(result)
+    result.sort()
+    for (_a, b), (c, _d) in itertools.pairwise(result):
+        if c < b:
+            raise ValidationError(_("The periods overlap."), code="overlap")
+    return result
 
 
 def do_request_availability(
