@@ -674,3 +674,30 @@ def test_a_covered_program_books_without_a_price_and_only_for_its_patients(
     booking = Booking.objects.get()
     assert booking.price_minor is None
     assert "Covered by your program" in text(client.get(f"/sessions/{booking.pk}/"))
+
+
+def test_the_care_home_shows_whats_next(world, client_for):
+    from caredoor.core.booking import proposals
+    from caredoor.core.booking.actions import do_book
+    from tests.booking_helpers import listed_with_hours, local, make_type
+
+    profile = listed_with_hours(world.a)[0]
+    session_type = make_type(profile, name="Intake")
+    client = client_for(world.a.patient, world.a.brand)
+    assert "You have no upcoming sessions." in client.get("/").content.decode()
+    booking = do_book(
+        patient=world.a.patient, brand=world.a.brand, session_type=session_type, start=local(10)
+    )
+    proposals.do_propose(
+        actor=world.a.specialist,
+        brand=world.a.brand,
+        patient=world.a.patient,
+        session_type=session_type,
+        start=local(14),
+    )
+    page = client.get("/").content.decode()
+    assert f"/sessions/{booking.pk}/" in page and "Intake" in page
+    assert "One proposed session is waiting for your answer." in page
+    # Another brand's patient sees none of it.
+    other = client_for(world.b.patient, world.b.brand).get("/").content.decode()
+    assert "Intake" not in other
