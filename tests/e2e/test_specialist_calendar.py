@@ -41,8 +41,9 @@ def test_a_specialist_sets_up_a_session_type_and_hours_and_sees_them_in_the_week
     sign_in(page, base, specialist.email)
     expect(page).to_have_url(f"{base}/specialist/")
 
-    # A session type.
-    page.locator(".site-nav").get_by_role("link", name="Session types").click()
+    # A session type: reached from the calendar (not in the main navigation).
+    page.locator(".site-nav").get_by_role("link", name="Calendar").click()
+    page.get_by_role("main").get_by_role("link", name="Session types").click()
     page.get_by_role("link", name="Add a session type").first.click()
     page.get_by_label("Name").fill("Video session")
     page.get_by_label("Length (minutes)").fill("45")
