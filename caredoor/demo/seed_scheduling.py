@@ -78,7 +78,8 @@ def _demo_bookings(brands: dict[str, Brand], log) -> None:  # type: ignore[no-un
         return
     booked = do_book(patient=ana, brand=brands["harbor"], session_type=intake, start=free[2].start)
     log(
-        f"booking   Ana with Dr. Mara Klein on {brands['harbor'].name} at {booked.start:%Y-%m-%d %H:%M} UTC"
+        f"booking   Ana with Dr. Mara Klein on {brands['harbor'].name}"
+        f" at {booked.start:%Y-%m-%d %H:%M} UTC"
     )
     proposal = proposals.do_propose(
         actor=mara.user,
