@@ -103,8 +103,13 @@ def test_the_compiled_catalog_matches_the_po_file(po_entries):
         catalog = gettext.GNUTranslations(fh)
     stale = []
     for e in _messages(po_entries):
-        if "msgid_plural" in e:
+        context = e.get("msgctxt")
+        if "msgid_plural" in e and context is not None:
+            got = [catalog.npgettext(context, e["msgid"], e["msgid_plural"], n) for n in (1, 2)]
+        elif "msgid_plural" in e:
             got = [catalog.ngettext(e["msgid"], e["msgid_plural"], n) for n in (1, 2)]
+        elif context is not None:
+            got = [catalog.pgettext(context, e["msgid"])]
         else:
             got = [catalog.gettext(e["msgid"])]
         if got != e["msgstr"]:

@@ -76,8 +76,8 @@ def can_move(current: str, to: str) -> bool:
 
 def _refuse(current: Any) -> ValidationError:
     return ValidationError(
-        _("This booking is %(state)s and cannot be changed that way.")
-        % {"state": BookingStatus(current).label.lower()},
+        _("This booking cannot be changed that way (status: %(state)s).")
+        % {"state": BookingStatus(current).label},
         code="invalid_transition",
     )
 
@@ -98,8 +98,8 @@ def transition_request(request: AvailabilityRequest, to: str) -> str:
     current = request.status
     if to not in REQUEST_TRANSITIONS.get(current, frozenset()):
         raise ValidationError(
-            _("This request is %(state)s and cannot be changed that way.")
-            % {"state": RequestStatus(current).label.lower()},
+            _("This request cannot be changed that way (status: %(state)s).")
+            % {"state": RequestStatus(current).label},
             code="invalid_transition",
         )
     request.status = to

@@ -71,8 +71,7 @@ def _windows(
             )
         if end - max(start, now + notice) < duration:
             raise ValidationError(
-                _("This specialist needs %(n)s hours' notice; choose later periods.")
-                % {"n": round(session_type.min_notice_minutes / 60, 1)},
+                _("This specialist needs more notice: choose later periods."),
                 code="too_soon",
             )
         if start > horizon:
