@@ -753,12 +753,39 @@ def test_next_available_stops_at_the_first_free_day(monkeypatch):
         return wall_starts(day, *args)
 
     monkeypatch.setattr(engine, "_wall_starts", counting)
+    engine._day_starts.cache_clear()  # days computed by earlier tests would not be counted
     query = berlin_query(
         "2026-06-01T00:00:00+00:00", "9000-01-01T00:00:00+00:00", now=utc("2026-06-01T00:00Z")
     )
     slot = next(iter_free_slots(MONDAY_MORNINGS, [], [], query))
     assert slot.start == utc("2026-06-01T07:00Z")
     assert len(days_built) <= 3  # the margin day before and the first Monday
+
+
+def test_the_day_cache_keeps_zones_hours_and_shapes_apart():
+    """Days computed once are shared between queries: every part of a query that shapes a
+    day's candidates must tell cached days apart, whatever was asked before."""
+    rules = [WeeklyRule(6, time(0), time(4)), WeeklyRule(6, time(22), time(0))]
+    queries = [
+        SlotQuery(
+            zone=zone,
+            duration=minutes(duration),
+            step=None if step is None else minutes(step),
+            range_start=utc("2026-03-28T00:00Z"),
+            range_end=utc("2026-03-31T00:00Z"),
+            now=utc("2026-03-28T00:00Z"),
+            overlapping=True,
+        )
+        for zone in ("Europe/Berlin", "Europe/London", "UTC")
+        for duration, step in ((60, None), (30, None), (30, 15), (45, 20))
+    ]
+    warm = [free_slots(rules, [], [], query) for query in queries]
+    cold = []
+    for query in queries:
+        engine._day_starts.cache_clear()
+        cold.append(free_slots(rules, [], [], query))
+    assert warm == cold
+    assert len({tuple(slots) for slots in cold}) == len(queries)
 
 
 def test_next_available_across_two_thousand_specialists():

@@ -40,6 +40,7 @@ from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from itertools import accumulate
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -270,11 +271,33 @@ def _to_utc(local: datetime, tz: ZoneInfo) -> datetime | None:
 
 
 def _real_end(
-    local_start: datetime, start: datetime, query: SlotQuery, tz: ZoneInfo
+    local_start: datetime, start: datetime, duration: timedelta, tz: ZoneInfo
 ) -> datetime | None:
     """The UTC end of a slot, or None if its local end does not exist or DST changes its length."""
-    end = _to_utc(local_start + query.duration, tz)
-    return end if end is not None and end - start == query.duration else None
+    end = _to_utc(local_start + duration, tz)
+    return end if end is not None and end - start == duration else None
+
+
+@lru_cache(maxsize=2048)
+def _day_starts(
+    tz: ZoneInfo, day: date, windows: tuple[Window, ...], duration: timedelta, step: timedelta
+) -> tuple[datetime, ...]:
+    """One local day's candidate slot starts in UTC, in local order: every start the windows
+    name whose local start and local end exist and whose real length is ``duration`` (so each
+    candidate ends at ``start + duration``).
+
+    Bounds and bookings are not applied here, so the result depends on nothing but the
+    arguments and is computed once per zone, day, hours and shape, then shared by every
+    specialist with the same hours (the directory asks for thousands at once): the zone
+    conversions are the costly part of the engine. At most a few hundred starts a day, so
+    the cache stays within a few tens of megabytes even when every entry is a full day.
+    """
+    found = []
+    for local_start in _wall_starts(day, windows, duration, step):
+        start = _to_utc(local_start, tz)
+        if start is not None and _real_end(local_start, start, duration, tz) is not None:
+            found.append(start)
+    return tuple(found)
 
 
 # --- bookings -----------------------------------------------------------------------------
@@ -328,49 +351,34 @@ def iter_free_slots(
     return _generate(calendar, index, query)
 
 
-def _local_starts(
-    calendar: _Calendar, query: SlotQuery, first: date, last: date
-) -> Iterator[datetime]:
-    """Every local wall-clock start the calendar names from ``first`` to ``last``, in order."""
-    for day in calendar.days(first, last):
-        yield from _wall_starts(day, calendar.windows(day), query.duration, query.slot_step)
-
-
 def _generate(calendar: _Calendar, index: _BusyIndex, query: SlotQuery) -> Iterator[Slot]:
     tz = query.tz
     earliest, latest = _start_bounds(query)
     if earliest > latest:
         return
+    duration, step = query.duration, query.slot_step
+    before, after = query.buffer_before, query.buffer_after
     # One day of margin each side: the filter below is exact, the date range need not be.
     first = earliest.astimezone(tz).date() - ONE_DAY
     last = latest.astimezone(tz).date() + ONE_DAY
-    previous: Slot | None = None
-    for local_start in _local_starts(calendar, query, first, last):
-        start = _to_utc(local_start, tz)
-        if start is None or start < earliest:
+    clear_from: datetime | None = None  # default mode: where the last slot offered stops
+    for day in calendar.days(first, last):
+        windows = calendar.windows(day)
+        if not windows:
             continue
-        if start > latest:
-            return  # existing local times keep their order in UTC: nothing later fits
-        end = _real_end(local_start, start, query, tz)
-        if end is None:
-            continue
-        slot = Slot(start, end)
-        if _is_blocked(slot, index, query) or _collides(previous, slot, query):
-            continue
-        yield slot
-        previous = slot
-
-
-def _is_blocked(slot: Slot, index: _BusyIndex, query: SlotQuery) -> bool:
-    """Whether the slot, with its buffers, overlaps a booking with the booking's buffers."""
-    return index.overlaps(slot.start - query.buffer_before, slot.end + query.buffer_after)
-
-
-def _collides(previous: Slot | None, slot: Slot, query: SlotQuery) -> bool:
-    """Whether ``slot`` may not follow the last slot offered (default mode only)."""
-    if previous is None or query.overlapping:
-        return False
-    return slot.start - query.buffer_before < previous.end + query.buffer_after
+        for start in _day_starts(tz, day, windows, duration, step):
+            if start < earliest:
+                continue
+            if start > latest:
+                return  # existing local times keep their order in UTC: nothing later fits
+            end = start + duration
+            if index.overlaps(start - before, end + after):
+                continue  # the slot with its buffers overlaps a booking with its buffers
+            if clear_from is not None and start - before < clear_from:
+                continue  # default mode: not clear of the last slot offered
+            yield Slot(start, end)
+            if not query.overlapping:
+                clear_from = end + after
 
 
 def free_slots(
