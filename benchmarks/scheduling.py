@@ -5,6 +5,7 @@ and bookings per second from concurrent clients. DATABASE_URL picks the database
 PostgreSQL database is created and dropped); without it, a temporary SQLite file.
 """
 
+import gc
 import random
 import threading
 import time as clock
@@ -120,9 +121,15 @@ print(
     f"# built {SPECIALISTS} specialists and {len(bookings)} bookings "
     f"in {clock.perf_counter() - started:.1f} s on {connection.vendor}"
 )
+# Measure the code, not the collection of the fixture's garbage: the 100,000 Booking
+# instances kept alive tripled the heap, and whether one of the 15 timed calls below
+# absorbed a full collection of it (about 180 ms on a small machine) was a matter of luck.
+# Each timed section starts from a collected heap.
+del bookings
 
 # --- one specialist's slots over 30 days -------------------------------------------------
 types = list(SessionType.objects.filter(profile__in=profiles).select_related("profile"))
+gc.collect()
 samples = []
 for _ in range(300):
     st = random.choice(types)
@@ -133,6 +140,7 @@ for _ in range(300):
 figures("slots_30d", samples)
 
 # --- next available across all 2,000 ------------------------------------------------------
+gc.collect()
 samples = []
 for _ in range(15):
     t0 = clock.perf_counter()
