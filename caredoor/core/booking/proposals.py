@@ -29,6 +29,7 @@ from caredoor.core.booking.actions import (
     side_of,
 )
 from caredoor.core.booking.errors import SlotTaken
+from caredoor.core.booking.expiry import expire_booking
 from caredoor.core.booking.models import AvailabilityRequest, Booking, BookingStatus, Origin
 from caredoor.core.brands.models import Brand
 from caredoor.core.scheduling.models import SessionType
@@ -142,6 +143,13 @@ def _expired(current: Booking) -> bool:
     return current.expires_at is not None and timezone.now() >= current.expires_at
 
 
+def _refuse_lapsed(booking: Booking) -> None:
+    """An answer came after the deadline: the proposal expires now (the expiry job may not
+    have run yet), and the answer is refused."""
+    expire_booking(booking.pk)
+    raise ValidationError(_("This proposal has expired."), code="expired")
+
+
 def do_accept_proposal(
     booking: Booking, *, actor: Any, request: HttpRequest | None = None
 ) -> Booking:
@@ -171,10 +179,7 @@ def do_accept_proposal(
             )
             notify.booking_event(notify.PROPOSAL_ACCEPTED, current, by="patient")
     if expired:
-        from caredoor.core.booking.expiry import expire_booking
-
-        expire_booking(booking.pk)
-        raise ValidationError(_("This proposal has expired."), code="expired")
+        _refuse_lapsed(booking)
     booking.refresh_from_db()
     return booking
 
@@ -195,10 +200,7 @@ def do_decline_proposal(
             )
             notify.booking_event(notify.PROPOSAL_DECLINED, current, by="patient")
     if expired:
-        from caredoor.core.booking.expiry import expire_booking
-
-        expire_booking(booking.pk)
-        raise ValidationError(_("This proposal has expired."), code="expired")
+        _refuse_lapsed(booking)
     booking.refresh_from_db()
     return booking
 

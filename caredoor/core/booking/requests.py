@@ -240,41 +240,54 @@ def do_accept_request(
         raise SlotTaken(next_free_slots(session_type)) from None
 
 
-def do_decline_request(
-    req: AvailabilityRequest, *, actor: Any, request: HttpRequest | None = None
+def _close(
+    req: AvailabilityRequest,
+    *,
+    actor: Any,
+    side: str,
+    to: str,
+    event: str,
+    request: HttpRequest | None,
 ) -> AvailabilityRequest:
+    """Decline (specialist) or withdraw (patient) an open request: no booking comes of it."""
     with transaction.atomic():
-        current = _open_request(req, actor, "specialist")
-        lifecycle.transition_request(current, RequestStatus.DECLINED)
+        current = _open_request(req, actor, side)
+        lifecycle.transition_request(current, to)
         audit.record(
-            "availability_request.declined",
+            f"availability_request.{to}",
             actor=actor,
-            role="specialist",
+            role=side,
             target=current,
             brand=current.brand,
             request=request,
             data={"profile": current.profile_id},
         )
-        notify.request_event(notify.REQUEST_DECLINED, current, by="specialist")
+        notify.request_event(event, current, by=side)  # type: ignore[arg-type]
     req.refresh_from_db()
     return req
+
+
+def do_decline_request(
+    req: AvailabilityRequest, *, actor: Any, request: HttpRequest | None = None
+) -> AvailabilityRequest:
+    return _close(
+        req,
+        actor=actor,
+        side="specialist",
+        to=RequestStatus.DECLINED,
+        event=notify.REQUEST_DECLINED,
+        request=request,
+    )
 
 
 def do_withdraw_request(
     req: AvailabilityRequest, *, actor: Any, request: HttpRequest | None = None
 ) -> AvailabilityRequest:
-    with transaction.atomic():
-        current = _open_request(req, actor, "patient")
-        lifecycle.transition_request(current, RequestStatus.WITHDRAWN)
-        audit.record(
-            "availability_request.withdrawn",
-            actor=actor,
-            role="patient",
-            target=current,
-            brand=current.brand,
-            request=request,
-            data={"profile": current.profile_id},
-        )
-        notify.request_event(notify.REQUEST_WITHDRAWN, current, by="patient")
-    req.refresh_from_db()
-    return req
+    return _close(
+        req,
+        actor=actor,
+        side="patient",
+        to=RequestStatus.WITHDRAWN,
+        event=notify.REQUEST_WITHDRAWN,
+        request=request,
+    )

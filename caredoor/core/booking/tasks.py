@@ -10,6 +10,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from caredoor.core.booking import notify, reminders
+from caredoor.core.booking.expiry import expire_overdue
 
 log = logging.getLogger("caredoor.notifications")
 
@@ -37,6 +38,4 @@ def retry_notifications_every_minute() -> int:
 @db_periodic_task(crontab(minute="*"))
 def expire_overdue_every_minute() -> int:
     """Proposals, unpaid bookings and availability requests past their deadlines."""
-    from caredoor.core.booking.expiry import expire_overdue
-
     return expire_overdue(timezone.now())
