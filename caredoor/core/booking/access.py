@@ -69,11 +69,15 @@ def access_specialist_request(profile: SpecialistProfile, request_id: int) -> Av
 
 
 def patients_of(profile: SpecialistProfile, brand: Brand) -> QuerySet[Any]:
-    """The people a specialist may schedule for on ``brand``: patients who booked or asked
-    for a time with them there (care relationships proper come with the patient journey)."""
+    """The people a specialist may schedule for on ``brand``: patients in an active care
+    relationship with them there, and patients who asked them for a time."""
     from django.contrib.auth import get_user_model
 
+    from caredoor.core.care.models import CareRelationship
+
     User = get_user_model()
-    booked = Booking.objects.filter(profile=profile, brand=brand).values("patient_id")
+    cared = CareRelationship.objects.filter(
+        profile=profile, brand=brand, ended_at__isnull=True
+    ).values("patient_id")
     asked = AvailabilityRequest.objects.filter(profile=profile, brand=brand).values("patient_id")
-    return User.objects.filter(Q(pk__in=booked) | Q(pk__in=asked)).order_by("name", "email")
+    return User.objects.filter(Q(pk__in=cared) | Q(pk__in=asked)).order_by("name", "email")

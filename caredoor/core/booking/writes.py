@@ -23,6 +23,7 @@ from typing import TypeVar
 from django.db import IntegrityError, OperationalError, connection, transaction
 
 from caredoor.core.booking.models import NO_OVERLAP_CONSTRAINT, Booking
+from caredoor.core.care.actions import ensure_for_booking
 from caredoor.core.scheduling.models import SessionType
 from caredoor.core.specialists.models import SpecialistProfile
 
@@ -98,6 +99,10 @@ def insert(rows: list[Booking]) -> list[Booking]:
             if _is_no_overlap_violation(error):
                 raise Taken(i) from error
             raise
+    if rows:
+        # The pair's first booking starts its care relationship (allocations start it too).
+        first = rows[0]
+        ensure_for_booking(brand=first.brand, patient=first.patient, profile_id=first.profile_id)
     return rows
 
 
