@@ -53,8 +53,13 @@ INSTALLED_APPS = [
     "caredoor.core.notifications",
     "caredoor.core.specialists",
     "caredoor.core.scheduling",
+    "caredoor.core.care",
+    "caredoor.core.consents",
+    "caredoor.core.intake",
     "caredoor.core.booking",
     "caredoor.core.calendars",
+    "caredoor.core.matching",
+    "caredoor.core.feedback",
     # thin layers
     "caredoor.ui",
     "caredoor.portals.common",

@@ -72,3 +72,26 @@ CURRENCIES: dict[str, int] = {
     "TRY": 2,
 }
 CURRENCY_CHOICES = [(code, code) for code in sorted(CURRENCIES)]
+
+
+class JourneyStage(models.TextChoices):
+    """Where in the patient's journey a requirement (a consent, an intake) sits."""
+
+    SIGNUP = "signup", _("At sign-up")
+    MATCHING = "matching", _("Before matching")
+    BOOKING = "booking", _("Before booking")
+    SESSION = "session", _("Before the session")
+
+
+# A requirement of an earlier stage is also due at every later one.
+STAGE_ORDER = [
+    JourneyStage.SIGNUP,
+    JourneyStage.MATCHING,
+    JourneyStage.BOOKING,
+    JourneyStage.SESSION,
+]
+
+
+def stages_due_by(stage: str) -> list[str]:
+    """The stages whose requirements must be met before ``stage`` (``stage`` included)."""
+    return [s.value for s in STAGE_ORDER[: STAGE_ORDER.index(JourneyStage(stage)) + 1]]

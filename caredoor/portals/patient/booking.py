@@ -32,12 +32,14 @@ from caredoor.core.booking import policy
 from caredoor.core.booking.actions import do_book, next_free_slots, self_booking_refusal
 from caredoor.core.booking.errors import SlotTaken
 from caredoor.core.booking.requests import do_request_availability
+from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.brands.models import Brand
 from caredoor.core.scheduling.models import SessionType
 from caredoor.core.specialists.queries import access_public_profile, public_listings_on
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.common.specialist_public import PublicSpecialist, present_published
 from caredoor.portals.patient import booking_display as show
+from caredoor.portals.patient import journey
 from caredoor.portals.patient.booking_forms import RequestForm, ZoneForm
 from caredoor.portals.patient.directory import directory_view
 
@@ -190,6 +192,14 @@ def book_confirm(request: HttpRequest, ctx: PortalContext, profile_id: int) -> H
     zone = ZoneInfo(zone_name)
     now = timezone.now()
     refusal = self_booking_refusal(request.user, brand, session_type)
+    if not refusal:
+        # Consents and intake due before booking come first, then back to this time.
+        back = _url("patient:book_confirm", profile_id, type=session_type.pk, start=data["start"])
+        gated = journey.gate(
+            request, brand, JourneyStage.BOOKING, next_url=back, profile=session_type.profile
+        )
+        if gated is not None:
+            return gated
     error = ""
     alternatives: list[Any] = []
     if refusal:
