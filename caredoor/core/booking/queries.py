@@ -33,22 +33,36 @@ def busy_intervals(
 
 
 def next_available(
-    session_types: list[SessionType], *, now: datetime, days: int = 30
+    session_types: list[SessionType],
+    *,
+    now: datetime,
+    days: int = 30,
+    start: datetime | None = None,
+    until: datetime | None = None,
 ) -> dict[int, engine.Slot | None]:
     """The first free slot of each session type within ``days``, for many specialists at
     once (the directory): the same slot ``availability.free_slots`` gives first for each,
     with all of the specialist's bookings.
+
+    ``start``/``until`` look in ``[start, until)`` instead of the ``days`` from now (the
+    directory's "available between"): slots still need their notice and lie within their
+    horizon counted from ``now``, and a slot must end by ``until``.
 
     The weekly hours are loaded once. Most specialists have a free slot within the first
     days, so bookings and date overrides are loaded for a short window first; only those
     still without a slot look further."""
     if not session_types:
         return {}
+    begin = now if start is None else max(start, now)
+    stop = begin + timedelta(days=days) if until is None else until
+    if stop <= begin:
+        return {st.pk: None for st in session_types}
     rules = _WeeklyRules.load({st.profile_id for st in session_types})
     found: dict[int, engine.Slot | None] = {}
     remaining = list(session_types)
-    for window in sorted({min(days, window) for window in (*PASS_DAYS, days)}):
-        found.update(_next_available(remaining, rules, now=now, days=window))
+    windows = sorted({min(stop, begin + timedelta(days=window)) for window in PASS_DAYS} | {stop})
+    for window_end in windows:
+        found.update(_next_available(remaining, rules, now=now, start=begin, end=window_end))
         remaining = [st for st in remaining if found[st.pk] is None]
         if not remaining:
             break
@@ -133,16 +147,21 @@ class _WeeklyRules:
 
 
 def _next_available(
-    session_types: list[SessionType], rules: _WeeklyRules, *, now: datetime, days: int
+    session_types: list[SessionType],
+    rules: _WeeklyRules,
+    *,
+    now: datetime,
+    start: datetime,
+    end: datetime,
 ) -> dict[int, engine.Slot | None]:
-    """Two queries for all the session types, then the engine stops at each first slot."""
-    end = now + timedelta(days=days)
+    """Two queries for all the session types, then the engine stops at each first slot in
+    ``[start, end)``."""
     profile_ids = {st.profile_id for st in session_types}
     overrides: dict[int, list[engine.DateOverride]] = defaultdict(list)
     for pid, day, windows in (
         DateOverride.objects.filter(
             _any_of("profile_id", profile_ids),
-            day__gte=(now - timedelta(days=1)).date(),
+            day__gte=(start - timedelta(days=1)).date(),
             day__lte=(end + timedelta(days=1)).date(),
         )
         .order_by()
@@ -150,7 +169,7 @@ def _next_available(
     ):
         spans = tuple((time.fromisoformat(a), time.fromisoformat(b)) for a, b in windows)
         overrides[pid].append(engine.DateOverride(day, spans))
-    # A slot in [now, end) with its buffers reaches from `now - buffer before` to
+    # A slot in [start, end) with its buffers reaches from `start - buffer before` to
     # `end + buffer after`: a booking blocking only that margin still takes it.
     reach_before = timedelta(minutes=max(st.buffer_before_minutes for st in session_types))
     reach_after = timedelta(minutes=max(st.buffer_after_minutes for st in session_types))
@@ -158,7 +177,7 @@ def _next_available(
     # gets to it, so few objects live long (and the garbage collector has little to do).
     blocked = list(
         Booking.objects.filter(_any_of("profile_id", profile_ids))
-        .blocking(now - reach_before, end + reach_after)
+        .blocking(start - reach_before, end + reach_after)
         .order_by("profile_id")
         .values_list("profile_id", "blocked_start", "blocked_end")
     )
@@ -174,7 +193,7 @@ def _next_available(
         lo, hi = rows_of.get(pid, (0, 0))
         return [engine.Busy(start, stop) for _, start, stop in blocked[lo:hi]]
 
-    queries = queries_for(session_types, start=now, end=end, now=now)
+    queries = queries_for(session_types, start=start, end=end, now=now)
     specs = (
         (
             st.pk,
