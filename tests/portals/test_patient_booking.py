@@ -697,7 +697,7 @@ def test_the_care_home_shows_whats_next(world, client_for):
     )
     page = client.get("/").content.decode()
     assert f"/sessions/{booking.pk}/" in page and "Intake" in page
-    assert "One proposed session is waiting for your answer." in page
+    assert "Answer the proposed session" in page
     # Another brand's patient sees none of it.
     other = client_for(world.b.patient, world.b.brand).get("/").content.decode()
     assert "Intake" not in other

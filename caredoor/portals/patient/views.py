@@ -9,10 +9,11 @@ from django.utils import timezone
 from caredoor.core.accounts.policy import PORTAL_PATHS, Portal, portal_of_role
 from caredoor.core.accounts.queries import memberships_on_brand, portal_memberships
 from caredoor.core.booking.access import patient_bookings
-from caredoor.core.booking.models import BookingStatus
+from caredoor.core.notifications.queries import unread_count
 from caredoor.portals.common import account
 from caredoor.portals.common.access import PortalContext, portal_view
-from caredoor.portals.patient.booking_display import specialist_name, viewer_zone_name, when
+from caredoor.portals.patient import home as care_home
+from caredoor.portals.patient.booking_display import viewer_zone_name
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -28,30 +29,29 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "patient/landing.html", {"my_portals": my_portals})
 
 
-UPCOMING_SHOWN = 3
-
-
 @portal_view(Portal.PATIENT)
 def dashboard(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
-    """The care home: what comes next (sessions, proposals to answer) and where to go."""
+    """The care home: what comes next (see ``home.py``), upcoming sessions, notifications."""
+    brand = ctx.brand
+    assert brand is not None
     now = timezone.now()
-    mine = patient_bookings(request.user, ctx.brand)
     zone_name = viewer_zone_name(request)
     zone = ZoneInfo(zone_name)
-    next_ones = (
-        mine.select_related("profile__published")
-        .filter(status=BookingStatus.CONFIRMED, end__gt=now)
-        .order_by("start")[:UPCOMING_SHOWN]
-    )
-    upcoming = [
-        {"booking": b, "when": when(b.start, zone, now=now), "specialist": specialist_name(b)}
-        for b in next_ones
-    ]
-    to_answer = mine.filter(status=BookingStatus.PROPOSED, expires_at__gt=now).count()
+    steps = care_home.next_steps(request, brand, now, zone)
     return render(
         request,
         "patient/dashboard.html",
-        {"ctx": ctx, "upcoming": upcoming, "to_answer": to_answer, "zone_name": zone_name},
+        {
+            "ctx": ctx,
+            "first_step": steps[0] if steps else None,
+            "more_steps": steps[1:],
+            "upcoming": care_home.upcoming_sessions(
+                patient_bookings(request.user, brand), zone, now
+            ),
+            "unread": unread_count(request.user, brand, Portal.PATIENT),
+            "zone_name": zone_name,
+            "find_url": care_home.find_url(brand),
+        },
     )
 
 
