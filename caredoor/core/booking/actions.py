@@ -27,6 +27,7 @@ from caredoor.core.booking.models import Booking, BookingStatus, Origin, SelfBoo
 from caredoor.core.booking.queries import busy_intervals
 from caredoor.core.brands.models import Brand
 from caredoor.core.compliance import audit
+from caredoor.core.consents.queries import outstanding
 from caredoor.core.scheduling import availability
 from caredoor.core.scheduling.engine import Slot
 from caredoor.core.scheduling.models import SessionType
@@ -64,6 +65,16 @@ def require_patient(patient: Any, brand: Brand) -> None:
     if not memberships_on_brand(patient, brand).filter(role=Role.PATIENT).exists():
         raise ValidationError(
             _("Only patients of this service can book sessions here."), code="not_patient"
+        )
+
+
+def require_consents(patient: Any, brand: Brand, profile: Any) -> None:
+    """The before-booking gate: documents due by ``booking`` must be signed (portals send
+    the patient to sign first; this protects the API). Brands without documents pass."""
+    if outstanding(patient, brand, "booking", profile=profile):
+        raise ValidationError(
+            _("Sign the documents this service asks for before booking."),
+            code="consents_required",
         )
 
 
@@ -219,6 +230,7 @@ def do_book(
     refusal = self_booking_refusal(patient, brand, session_type)
     if refusal:
         raise ValidationError(refusal, code="invitation_only")
+    require_consents(patient, brand, session_type.profile)
     if not offered(session_type, start, timezone.now()):
         raise not_available()
 

@@ -25,6 +25,7 @@ from caredoor.core.booking.actions import (
     next_free_slots,
     record,
     require_aware,
+    require_consents,
     require_patient,
     side_of,
 )
@@ -153,7 +154,10 @@ def _refuse_lapsed(booking: Booking) -> None:
 def do_accept_proposal(
     booking: Booking, *, actor: Any, request: HttpRequest | None = None
 ) -> Booking:
-    """The patient accepts: confirmed, or pending payment when the proposal requires it."""
+    """The patient accepts: confirmed, or pending payment when the proposal requires it.
+    Refused (``consents_required``) while a document due before booking is unsigned."""
+    if side_of(booking, actor) == "patient":
+        require_consents(actor, booking.brand, booking.profile)
     expired = False
     with transaction.atomic():
         current = _open_proposal(booking, actor, "patient")

@@ -1,0 +1,43 @@
+from django.contrib import admin
+
+from caredoor.core.consents.models import (
+    ConsentDocument,
+    ConsentSignature,
+    ConsentVersion,
+    SpecialistConsentRequirement,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Consents change only through actions (audited); the admin shows them."""
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(ConsentDocument)
+class ConsentDocumentAdmin(ReadOnlyAdmin):
+    list_display = ("title", "kind", "stage", "brand", "organization", "is_active")
+    list_filter = ("kind", "stage", "is_active")
+
+
+@admin.register(ConsentVersion)
+class ConsentVersionAdmin(ReadOnlyAdmin):
+    list_display = ("document", "number", "published_at")
+
+
+@admin.register(ConsentSignature)
+class ConsentSignatureAdmin(ReadOnlyAdmin):
+    list_display = ("user", "version", "brand", "signed_at", "ip", "withdrawn_at")
+    raw_id_fields = ("user",)
+
+
+@admin.register(SpecialistConsentRequirement)
+class SpecialistConsentRequirementAdmin(ReadOnlyAdmin):
+    list_display = ("profile", "document", "created_at")
