@@ -197,9 +197,7 @@ def test_accept_at_signup_needs_exactly_the_current_documents(world):
 
 def test_document_needs_exactly_one_owner(world):
     with pytest.raises(ValueError):
-        actions.do_create_document(
-            kind="terms", title="x", stage="signup", body="b", actor=None
-        )
+        actions.do_create_document(kind="terms", title="x", stage="signup", body="b", actor=None)
 
 
 # --- the gates ------------------------------------------------------------------------------
@@ -208,12 +206,14 @@ def test_document_needs_exactly_one_owner(world):
 def _booking(world):  # type: ignore[no-untyped-def]
     profile, _ = listed_with_hours(world.a)
     st = make_type(profile)
-    booking = do_book(patient=world.a.patient, brand=world.a.brand, session_type=st, start=local(10))
+    booking = do_book(
+        patient=world.a.patient, brand=world.a.brand, session_type=st, start=local(10)
+    )
     return profile, st, booking
 
 
 def test_a_session_with_a_missing_required_consent_cannot_start(world):
-    profile, _st, booking = _booking(world)
+    _profile, _st, booking = _booking(world)
     assert session_blockers(booking) == []
     doc = make_doc(world.a.brand, kind="recording", stage="session")
     v1 = queries.current_version(doc)

@@ -96,7 +96,9 @@ def required_documents(
         for d in docs:
             if d.pk in required_ids and d.pk not in result:
                 result[d.pk] = (d, JourneyStage.SESSION.value)
-    return sorted(result.values(), key=lambda pair: (_stage_rank(pair[1]), pair[0].title, pair[0].pk))
+    return sorted(
+        result.values(), key=lambda pair: (_stage_rank(pair[1]), pair[0].title, pair[0].pk)
+    )
 
 
 def valid_signatures(user: Any, brand: Brand) -> QuerySet[ConsentSignature]:
@@ -116,9 +118,7 @@ def outstanding(
     """Current versions ``user`` has not validly signed on ``brand`` among the documents
     due by ``stage`` (plus ``profile``'s -- or each of ``profiles``' -- own requirements at
     stage ``session``), in the order they are due."""
-    docs = [
-        d for d, _stage in required_documents(brand, stage, profile=profile, profiles=profiles)
-    ]
+    docs = [d for d, _stage in required_documents(brand, stage, profile=profile, profiles=profiles)]
     if not docs:
         return []
     current = _current_versions(docs)
