@@ -12,6 +12,7 @@ from caredoor.portals.organization import (
     specialists,
     views,
 )
+from caredoor.portals.organization import feedback as feedback_views
 
 app_name = "organization"
 urlpatterns = [
@@ -46,6 +47,14 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("audit/", audit.audit_trail, name="audit"),
+    # patient feedback: results, comments, and a brand's questions
+    path("feedback/", feedback_views.overview, name="feedback"),
+    path(
+        "feedback/brands/<int:brand_id>/comments/",
+        feedback_views.comments,
+        name="feedback_comments",
+    ),
+    path("brands/<int:brand_id>/feedback/", feedback_views.brand_settings, name="brand_feedback"),
     # specialists: review, relationship, files
     path("specialists/", specialists.queue, name="specialists"),
     path("specialists/<int:profile_id>/", specialists.review, name="specialist_review"),

@@ -3,6 +3,7 @@ from django.urls import path
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common import notifications
 from caredoor.portals.patient import booking, directory, sessions, views
+from caredoor.portals.patient import feedback as feedback_views
 
 app_name = "patient"
 urlpatterns = [
@@ -41,6 +42,8 @@ urlpatterns = [
         name="booking_reschedule",
     ),
     path("sessions/<int:booking_id>/calendar.ics", sessions.booking_ics, name="booking_ics"),
+    # feedback after a completed session
+    path("feedback/<int:booking_id>/", feedback_views.give_feedback, name="feedback"),
     path(
         "requests/<int:request_id>/withdraw/",
         sessions.request_withdraw,

@@ -12,6 +12,7 @@ from caredoor.portals.specialist import (
     views,
 )
 from caredoor.portals.specialist.calendar_feed import calendar_feed
+from caredoor.portals.specialist import feedback as feedback_views
 
 app_name = "specialist"
 urlpatterns = [
@@ -72,6 +73,8 @@ urlpatterns = [
         {"active": True},
         name="session_type_reactivate",
     ),
+    # feedback results (aggregates only)
+    path("feedback/", feedback_views.feedback, name="feedback"),
     # the secret calendar subscription (ICS feed)
     path("calendar/subscription/", calendar_feed, name="calendar_feed"),
     # bookings, proposals, requests, series and booking rules

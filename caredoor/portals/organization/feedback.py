@@ -1,0 +1,174 @@
+"""Patient feedback for organizations: results per brand (and per specialist where allowed),
+the comments for the quality team, and the operator's per-brand feedback settings.
+
+Who sees what (``feedback.queries``): the operator every brand of the network, per brand
+and per specialist, and the comments; a clinic's admin the brands the clinic is bound to,
+per brand and for the clinic's own specialists, and their comments; an employer's admin
+brand totals only. Every figure from fewer answers than the brand's minimum group size is
+withheld. Reading comments is audited.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods
+
+from caredoor.core.accounts.policy import Capability, Portal
+from caredoor.core.accounts.queries import access_brand
+from caredoor.core.feedback import actions
+from caredoor.core.feedback.models import FeedbackSettings
+from caredoor.core.feedback.queries import (
+    access_feedback_brand,
+    brand_summary,
+    comment_responses,
+    feedback_brands_for,
+    is_on,
+    period_start,
+    sees_specialists,
+    settings_for,
+    specialist_summaries,
+    specialists_for,
+)
+from caredoor.portals.common.access import PortalContext, portal_view
+
+PORTAL = Portal.ORGANIZATION
+VIEW = Capability.VIEW_FEEDBACK
+
+PERIODS = [
+    ("90", gettext_lazy("Last 90 days")),
+    ("30", gettext_lazy("Last 30 days")),
+    ("365", gettext_lazy("Last 12 months")),
+    ("all", gettext_lazy("All time")),
+]
+DEFAULT_PERIOD = "90"
+
+
+class FilterForm(forms.Form):
+    brand = forms.TypedChoiceField(
+        label=gettext_lazy("Brand"), coerce=int, empty_value=None, required=False
+    )
+    period = forms.ChoiceField(label=gettext_lazy("Period"), choices=PERIODS, required=False)
+
+    def __init__(self, *args, brands, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["brand"].choices = [("", _("All brands")), *((b.pk, b.name) for b in brands)]
+
+    def days(self) -> int | None:
+        value = (self.cleaned_data.get("period") if self.is_valid() else None) or DEFAULT_PERIOD
+        return None if value == "all" else int(value)
+
+    def brand_id(self) -> int | None:
+        return self.cleaned_data.get("brand") if self.is_valid() else None
+
+
+@portal_view(PORTAL, needs=VIEW)
+@require_GET
+def overview(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
+    brands = list(feedback_brands_for(ctx.membership))
+    form = FilterForm(request.GET or None, brands=brands)
+    since = period_start(form.days())
+    chosen = form.brand_id()
+    by_specialist = sees_specialists(ctx.membership)
+    sections = []
+    for brand in brands:
+        if chosen and brand.pk != chosen:
+            continue
+        sections.append(
+            {
+                "brand": brand,
+                "on": is_on(brand),
+                "summary": brand_summary(brand, since),
+                "specialists": specialist_summaries(
+                    brand, since, specialists_for(ctx.membership, brand)
+                )
+                if by_specialist
+                else None,
+            }
+        )
+    return render(
+        request,
+        "organization/feedback/overview.html",
+        {
+            "ctx": ctx,
+            "form": form,
+            "sections": sections,
+            "by_specialist": by_specialist,
+            "can_configure": ctx.can(Capability.MANAGE_BRANDS),
+            "period": (form.cleaned_data.get("period") if form.is_valid() else "")
+            or DEFAULT_PERIOD,
+        },
+    )
+
+
+@portal_view(PORTAL, needs=VIEW)
+@require_GET
+def comments(request: HttpRequest, ctx: PortalContext, brand_id: int) -> HttpResponse:
+    """The comments on one brand (for specialists the viewer may see), without patients'
+    names. Employers never see comments."""
+    brand = access_feedback_brand(ctx.membership, brand_id)
+    if not sees_specialists(ctx.membership):
+        raise Http404
+    form = FilterForm(request.GET or None, brands=[brand])
+    since = period_start(form.days())
+    rows = actions.read_comments(
+        comment_responses(ctx.membership, brand, since),
+        reader=request.user,
+        role=ctx.role,
+        brand=brand,
+        request=request,
+    )
+    return render(
+        request,
+        "organization/feedback/comments.html",
+        {"ctx": ctx, "target_brand": brand, "form": form, "rows": rows},
+    )
+
+
+class FeedbackSettingsForm(forms.ModelForm):
+    class Meta:
+        model = FeedbackSettings
+        fields = list(actions.SETTINGS_FIELDS)
+        widgets = {"cadence": forms.RadioSelect}
+
+
+@portal_view(PORTAL, needs=Capability.MANAGE_BRANDS)
+@require_http_methods(["GET", "POST"])
+def brand_settings(request: HttpRequest, ctx: PortalContext, brand_id: int) -> HttpResponse:
+    brand = access_brand(ctx.membership, brand_id)
+    current = settings_for(brand)
+    form = FeedbackSettingsForm(
+        request.POST if request.method == "POST" else None, instance=settings_for(brand)
+    )
+    if request.method == "POST" and form.is_valid():
+        values = {k: form.cleaned_data[k] for k in actions.SETTINGS_FIELDS}
+        try:
+            actions.do_save_feedback_settings(
+                brand, values, actor=request.user, role=ctx.role, request=request
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request,
+                _("The feedback questions of %(brand)s were saved.") % {"brand": brand.name},
+            )
+            return redirect("organization:brand_feedback", brand_id=brand.pk)
+    return render(
+        request,
+        "organization/feedback/settings.html",
+        {
+            "ctx": ctx,
+            "target_brand": brand,
+            "form": form,
+            "module_on": brand.has_module("feedback"),
+            "saved": current.pk is not None,
+        },
+        status=400 if form.errors else 200,
+    )
