@@ -11,6 +11,7 @@ urlpatterns = [
     path("account/", views.account_view, name="account"),
     *notifications.urls(Portal.PATIENT),
     path("specialists/", directory.specialist_list, name="specialists"),
+    path("specialists/compare/", directory.specialist_compare, name="specialist_compare"),
     path("specialists/<int:profile_id>/", directory.specialist_detail, name="specialist"),
     path(
         "specialists/<int:profile_id>/photo/",
