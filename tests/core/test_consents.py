@@ -18,6 +18,14 @@ from tests.booking_helpers import listed_with_hours, local, make_type
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def consents_module(world):
+    """Brand A and its sister offer the consents module (B's brand does not)."""
+    for brand in (world.a.brand, world.a.sister):
+        brand.modules = [*brand.modules, "consents"]
+        brand.save(update_fields=["modules"])
+
+
 def make_doc(owner, *, kind="terms", stage="signup", title=None, actor=None, **kw):  # type: ignore[no-untyped-def]
     key = "brand" if hasattr(owner, "domains") else "organization"
     return actions.do_create_document(
@@ -238,12 +246,17 @@ def test_a_specialists_required_document_blocks_their_sessions_only(world):
     assert queries.outstanding(world.a.patient, world.a.brand, "session") == []
     [row] = queries.consent_status(world.a.patient, world.a.brand, profile=profile)
     assert (row.required_by, row.state) == ("session", "missing")
+    # Without the specialist, an on-request document never signed is not listed...
+    assert queries.consent_status(world.a.patient, world.a.brand) == []
+    # ...once signed it is (so it can be withdrawn), marked as not required.
+    actions.do_sign(world.a.patient, v1, brand=world.a.brand)
     [row] = queries.consent_status(world.a.patient, world.a.brand)
-    assert row.required_by == "" and not row.is_required
+    assert row.required_by == "" and not row.is_required and row.state == "signed"
     assert AuditEvent.objects.filter(
         action="consent.requirements_changed", data__added=[doc.pk]
     ).exists()
     actions.do_set_requirements(profile, world.a.brand, [], actor=world.a.specialist)
+    ConsentSignature.objects.all().delete()
     assert session_blockers(booking) == []
 
 
@@ -295,3 +308,13 @@ def test_accepting_a_proposal_is_refused_while_a_before_booking_consent_is_unsig
     proposals.do_accept_proposal(proposal, actor=world.a.patient)
     proposal.refresh_from_db()
     assert proposal.status == BookingStatus.CONFIRMED
+
+
+def test_without_the_consents_module_only_sign_up_documents_are_asked_for(world):
+    terms = make_doc(world.b.brand, kind="terms", stage="signup")
+    make_doc(world.b.brand, kind="telehealth", stage="booking")
+    make_doc(world.b.brand, kind="treatment", stage="session")
+    assert [v.document for v in queries.outstanding(world.b.patient, world.b.brand, "session")] == [
+        terms
+    ]
+    assert [r.document for r in queries.consent_status(world.b.patient, world.b.brand)] == [terms]

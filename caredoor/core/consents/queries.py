@@ -13,6 +13,8 @@ Rules:
   that specialist's sessions, not before booking.
 - A document with a blank stage (``ON_REQUEST``) is asked for only by the specialists who
   require it; a document with a stage is asked of every patient of the brand anyway.
+- Without the brand's "consents" module only sign-up documents (terms, privacy) are asked
+  for; everything else waits until the module is switched on.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from caredoor.core.brands.choices import STAGE_ORDER, JourneyStage, stages_due_by
+from caredoor.core.brands.choices import STAGE_ORDER, JourneyStage, Module, stages_due_by
 from caredoor.core.brands.models import Brand
 from caredoor.core.care.models import CareRelationship
 from caredoor.core.consents.models import (
@@ -67,6 +69,14 @@ def _current_versions(documents: list[ConsentDocument]) -> dict[int, ConsentVers
     return current
 
 
+def _asked_on(brand: Brand, docs: list[ConsentDocument]) -> list[ConsentDocument]:
+    """Without the brand's "consents" module only sign-up documents (terms, privacy) are
+    asked for; with it, every document."""
+    if brand.has_module(Module.CONSENTS):
+        return docs
+    return [d for d in docs if d.stage == JourneyStage.SIGNUP]
+
+
 def _stage_rank(stage: str) -> int:
     if stage == ON_REQUEST:
         return len(STAGE_ORDER)
@@ -82,7 +92,7 @@ def required_documents(
     too (due at ``session`` unless the document itself is due earlier).
     """
     due = set(stages_due_by(stage))
-    docs = list(documents_for(brand))
+    docs = _asked_on(brand, list(documents_for(brand)))
     result: dict[int, tuple[ConsentDocument, str]] = {
         d.pk: (d, d.stage) for d in docs if d.stage in due
     }
@@ -118,18 +128,27 @@ def outstanding(
     """Current versions ``user`` has not validly signed on ``brand`` among the documents
     due by ``stage`` (plus ``profile``'s -- or each of ``profiles``' -- own requirements at
     stage ``session``), in the order they are due."""
-    docs = [d for d, _stage in required_documents(brand, stage, profile=profile, profiles=profiles)]
+    versions = due_versions(brand, stage, profile=profile, profiles=profiles)
+    if not versions or not getattr(user, "is_authenticated", False):
+        return versions
+    signed = set(
+        valid_signatures(user, brand)
+        .filter(version__in=versions)
+        .values_list("version_id", flat=True)
+    )
+    return [v for v in versions if v.pk not in signed]
+
+
+def due_versions(
+    brand: Brand, stage: str, *, profile: Any = None, profiles: Iterable[Any] = ()
+) -> list[ConsentVersion]:
+    """Current versions of the documents due by ``stage`` (signed or not), in order."""
+    pairs = required_documents(brand, stage, profile=profile, profiles=profiles)
+    docs = [d for d, _stage in pairs]
     if not docs:
         return []
     current = _current_versions(docs)
-    if not getattr(user, "is_authenticated", False):
-        return [current[d.pk] for d in docs if d.pk in current]
-    signed = set(
-        valid_signatures(user, brand)
-        .filter(version__in=list(current.values()))
-        .values_list("version_id", flat=True)
-    )
-    return [current[d.pk] for d in docs if d.pk in current and current[d.pk].pk not in signed]
+    return [current[d.pk] for d in docs if d.pk in current]
 
 
 @dataclass(frozen=True)
@@ -157,9 +176,10 @@ def consent_status(
 ) -> list[StatusRow]:
     """Every active document of the brand (with a published version) and where ``user``
     stands with it. With ``profile`` (or ``profiles``), a document a specialist requires is
-    due by ``session`` at the latest; other on-request documents have ``required_by`` ""."""
+    due by ``session`` at the latest. Other on-request documents show only once signed
+    (``required_by`` ""), so they can be withdrawn."""
     required_by: dict[int, str] = {}
-    docs = list(documents_for(brand))
+    docs = _asked_on(brand, list(documents_for(brand)))
     for d in docs:
         required_by[d.pk] = d.stage
     if profile is not None or profiles:
@@ -181,6 +201,8 @@ def consent_status(
             continue
         cur = current[d.pk]
         sig = latest.get(d.pk)
+        if sig is None and required_by[d.pk] == ON_REQUEST:
+            continue  # asked for by other specialists only, never signed: not shown
         if sig is None:
             state = "missing"
         elif sig.withdrawn_at is not None:
@@ -223,7 +245,7 @@ def access_own_signature(user: Any, brand: Brand, signature_id: int) -> ConsentS
         raise Http404 from None
 
 
-def access_current_version(brand: Brand, version_id: int) -> ConsentVersion:
+def access_version(brand: Brand, version_id: int) -> ConsentVersion:
     """A version of a document that applies to ``brand`` (404 otherwise)."""
     try:
         return ConsentVersion.objects.select_related("document").get(

@@ -1,0 +1,286 @@
+"""Consent pages: guided signing (progress, pause, resume, next), withdrawal, the session
+gate, the organization's documents and status pages, the specialist's requirements."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from caredoor.core.booking.actions import do_book
+from caredoor.core.booking.models import Booking
+from caredoor.core.consents import actions, queries
+from caredoor.core.consents.models import (
+    ConsentSignature,
+)
+from tests import factories
+from tests.booking_helpers import listed_with_hours, local, make_type
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def consents_module(world):
+    for brand in (world.a.brand, world.a.sister, world.b.brand):
+        brand.modules = [*brand.modules, "consents"]
+        brand.save(update_fields=["modules"])
+
+
+def make_doc(owner, *, kind="terms", stage="signup", title=None):  # type: ignore[no-untyped-def]
+    key = "brand" if hasattr(owner, "domains") else "organization"
+    return actions.do_create_document(
+        kind=kind,
+        title=title or f"{kind.title()} doc",
+        stage=stage,
+        body=f"The {kind} text.",
+        actor=None,
+        **{key: owner},
+    )
+
+
+def three_docs(brand):  # type: ignore[no-untyped-def]
+    return [
+        make_doc(brand, kind="terms", stage="signup", title="A terms"),
+        make_doc(brand, kind="privacy", stage="signup", title="B privacy"),
+        make_doc(brand, kind="telehealth", stage="booking", title="C telehealth"),
+    ]
+
+
+# --- patient: list, guided signing, withdrawal -------------------------------------------
+
+
+def test_list_shows_progress_and_states(world, client_for):
+    t, _p, _tele = three_docs(world.a.brand)
+    actions.do_sign(world.a.patient, queries.current_version(t), brand=world.a.brand)
+    page = client_for(world.a.patient, world.a.brand).get("/consents/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "1 of 3 signed" in body
+    assert "A terms" in body and "C telehealth" in body
+    assert "Continue signing" in body
+
+
+def test_guided_signing_walks_through_with_progress_pause_and_resume(world, client_for):
+    t, p, tele = three_docs(world.a.brand)
+    client = client_for(world.a.patient, world.a.brand)
+    url = "/consents/sign/?stage=booking&next=/sessions/"
+    page = client.get(url)
+    body = page.content.decode()
+    assert "Document 1 of 3" in body and "0 of 3 signed" in body
+    assert "The terms text." in body
+    v1 = queries.current_version(t)
+    # Without the box ticked: refused, nothing signed.
+    refused = client.post(
+        "/consents/sign/", {"version": v1.pk, "stage": "booking", "action": "sign"}
+    )
+    assert refused.status_code == 400
+    assert not ConsentSignature.objects.exists()
+    signed = client.post(
+        "/consents/sign/",
+        {
+            "version": v1.pk,
+            "stage": "booking",
+            "next": "/sessions/",
+            "agree": "on",
+            "action": "sign",
+        },
+        REMOTE_ADDR="203.0.113.5",
+    )
+    assert signed.status_code == 302
+    assert "next=%2Fsessions%2F" in signed["Location"]
+    sig = ConsentSignature.objects.get()
+    assert sig.ip == "203.0.113.5" and sig.version == v1
+    page = client.get(signed["Location"])
+    assert "Document 2 of 3" in page.content.decode()
+    # Pause: leaves; the next visit resumes at the first unsigned one.
+    paused = client.post(
+        "/consents/sign/",
+        {"version": queries.current_version(p).pk, "stage": "booking", "action": "pause"},
+    )
+    assert paused.status_code == 302 and paused["Location"] == "/consents/"
+    assert ConsentSignature.objects.count() == 1
+    page = client.get(url)
+    assert "Document 2 of 3" in page.content.decode()
+    assert "B privacy" in page.content.decode()
+    for doc in (p, tele):
+        last = client.post(
+            "/consents/sign/",
+            {
+                "version": queries.current_version(doc).pk,
+                "stage": "booking",
+                "next": "/sessions/",
+                "agree": "on",
+                "action": "sign",
+            },
+        )
+    assert last["Location"] == "/sessions/"
+    assert queries.outstanding(world.a.patient, world.a.brand, "booking") == []
+    # Nothing left: the sign page sends the patient on at once.
+    assert client.get(url)["Location"] == "/sessions/"
+
+
+def test_an_unsafe_next_is_ignored(world, client_for):
+    (t,) = [make_doc(world.a.brand)]
+    client = client_for(world.a.patient, world.a.brand)
+    done = client.post(
+        "/consents/sign/",
+        {
+            "version": queries.current_version(t).pk,
+            "next": "https://evil.example/",
+            "agree": "on",
+            "action": "sign",
+        },
+    )
+    assert done["Location"] == "/consents/"
+
+
+def test_signing_a_stale_version_signs_nothing(world, client_for):
+    t = make_doc(world.a.brand)
+    v1 = queries.current_version(t)
+    actions.do_publish_version(t, body="v2 text", summary="New clause", actor=None)
+    client = client_for(world.a.patient, world.a.brand)
+    response = client.post("/consents/sign/", {"version": v1.pk, "agree": "on", "action": "sign"})
+    assert response.status_code == 302
+    assert not ConsentSignature.objects.exists()
+    page = client.get("/consents/sign/")
+    assert "v2 text" in page.content.decode() and "New clause" in page.content.decode()
+
+
+def test_withdrawal_explains_the_effect_then_withdraws(world, client_for):
+    tele = make_doc(world.a.brand, kind="telehealth", stage="booking", title="Telehealth")
+    sig = actions.do_sign(world.a.patient, queries.current_version(tele), brand=world.a.brand)
+    client = client_for(world.a.patient, world.a.brand)
+    page = client.get(f"/consents/{sig.pk}/withdraw/")
+    assert "video sessions cannot take place until you sign again" in page.content.decode()
+    assert "upcoming bookings stay booked" in page.content.decode().lower()
+    sig.refresh_from_db()
+    assert sig.withdrawn_at is None
+    done = client.post(f"/consents/{sig.pk}/withdraw/", REMOTE_ADDR="198.51.100.1")
+    assert done.status_code == 302
+    sig.refresh_from_db()
+    assert sig.withdrawn_at is not None and sig.withdrawal_ip == "198.51.100.1"
+    assert "Withdrawn" in client.get("/consents/").content.decode()
+
+
+def test_another_patients_signature_cannot_be_withdrawn(world, client_for):
+    doc = make_doc(world.a.brand)
+    sig = actions.do_sign(world.a.patient, queries.current_version(doc), brand=world.a.brand)
+    other = factories.make_user("other.patient@example.test")
+    factories.grant(other, "patient", network=world.a.network, brand=world.a.brand)
+    client = client_for(other, world.a.brand)
+    assert client.get(f"/consents/{sig.pk}/withdraw/").status_code == 404
+    assert client.post(f"/consents/{sig.pk}/withdraw/").status_code == 404
+    sig.refresh_from_db()
+    assert sig.withdrawn_at is None
+
+
+def test_the_journey_offers_one_consent_step(world, rf):
+    from caredoor.portals.patient.consents import pending_steps
+
+    three_docs(world.a.brand)
+    request = rf.get("/")
+    request.user = world.a.patient
+    [step] = pending_steps(request, world.a.brand, "booking")
+    assert step.kind == "consent" and step.url.startswith("/consents/sign/")
+    assert pending_steps(request, world.a.brand, "signup")[0].title == "Sign 2 documents"
+    request.user = world.b.patient
+    assert pending_steps(request, world.b.brand, "session") == []
+
+
+def test_booking_confirmation_sends_the_patient_to_sign_first(world, client_for):
+    from urllib.parse import quote
+
+    from caredoor.portals.patient.booking_display import slot_value
+
+    profile, _ = listed_with_hours(world.a)
+    st = make_type(profile)
+    doc = make_doc(world.a.brand, kind="telehealth", stage="booking")
+    start = quote(slot_value(local(10)))
+    url = f"/specialists/{profile.pk}/book/confirm/?type={st.pk}&start={start}"
+    client = client_for(world.a.patient, world.a.brand)
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/consents/sign/?stage=booking")
+    actions.do_sign(world.a.patient, queries.current_version(doc), brand=world.a.brand)
+    assert client.get(url).status_code == 200
+
+
+# --- the session gate --------------------------------------------------------------------
+
+
+def _booked(world, *, start=None):  # type: ignore[no-untyped-def]
+    profile, _ = listed_with_hours(world.a)
+    st = make_type(profile)
+    booking = do_book(
+        patient=world.a.patient, brand=world.a.brand, session_type=st, start=start or local(10)
+    )
+    return profile, booking
+
+
+def test_join_page_is_gated_by_the_specialists_required_consent(world, client_for):
+    profile, booking = _booked(world)
+    rec = make_doc(world.a.brand, kind="recording", stage="", title="Recording consent")
+    actions.do_set_requirements(profile, world.a.brand, [rec], actor=world.a.specialist)
+    client = client_for(world.a.patient, world.a.brand)
+    join = f"/sessions/{booking.pk}/join/"
+    response = client.get(join)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/consents/sign/")
+    assert "next=%2Fsessions%2F" in response["Location"]
+    page = client.get(response["Location"])
+    assert "Recording consent" in page.content.decode()
+    v = queries.current_version(rec)
+    done = client.post(
+        "/consents/sign/",
+        {
+            "version": v.pk,
+            "stage": "session",
+            "profile": profile.pk,
+            "next": join,
+            "agree": "on",
+            "action": "sign",
+        },
+    )
+    assert done["Location"] == join
+    ready = client.get(join)
+    assert ready.status_code == 200
+    assert "You are ready" in ready.content.decode()
+    assert "10 minutes before the start" in ready.content.decode()
+    # Withdrawing blocks it again.
+    sig = ConsentSignature.objects.get(version=v)
+    client.post(f"/consents/{sig.pk}/withdraw/")
+    assert client.get(join).status_code == 302
+
+
+def test_join_page_only_for_the_bookings_patient_and_confirmed_bookings(world, client_for):
+    _profile, booking = _booked(world)
+    other = factories.make_user("p2@example.test")
+    factories.grant(other, "patient", network=world.a.network, brand=world.a.brand)
+    assert client_for(other, world.a.brand).get(f"/sessions/{booking.pk}/join/").status_code == 404
+    assert (
+        client_for(world.a.specialist, world.a.brand)
+        .get(f"/sessions/{booking.pk}/join/")
+        .status_code
+        == 403
+    )
+    Booking.objects.filter(pk=booking.pk).update(status="cancelled")
+    assert (
+        client_for(world.a.patient, world.a.brand).get(f"/sessions/{booking.pk}/join/").status_code
+        == 404
+    )
+
+
+def test_join_page_says_when_the_window_opens(world, client_for):
+    _profile, booking = _booked(world)
+    body = client_for(world.a.patient, world.a.brand).get(f"/sessions/{booking.pk}/join/")
+    assert "Come back to this page then" in body.content.decode()
+    now = timezone.now()
+    Booking.objects.filter(pk=booking.pk).update(
+        start=now - timedelta(minutes=5),
+        end=now + timedelta(minutes=45),
+        blocked_start=now - timedelta(minutes=5),
+        blocked_end=now + timedelta(minutes=55),
+    )
+    body = client_for(world.a.patient, world.a.brand).get(f"/sessions/{booking.pk}/join/")
+    assert "The session is open" in body.content.decode()
