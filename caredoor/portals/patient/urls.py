@@ -3,7 +3,9 @@ from django.urls import path
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common import notifications
 from caredoor.portals.patient import booking, directory, sessions, views
+from caredoor.portals.patient import consents as consent_views
 from caredoor.portals.patient import feedback as feedback_views
+from caredoor.portals.patient import session_start
 
 app_name = "patient"
 urlpatterns = [
@@ -50,4 +52,16 @@ urlpatterns = [
         sessions.request_withdraw,
         name="request_withdraw",
     ),
+    # consents: my documents, guided signing, withdrawal; joining a session (gated)
+    path("consents/", consent_views.consent_list, name="consents"),
+    path("consents/sign/", consent_views.consent_sign, name="consents_sign"),
+    path(
+        "consents/versions/<int:version_id>/", consent_views.consent_read, name="consents_read"
+    ),
+    path(
+        "consents/<int:signature_id>/withdraw/",
+        consent_views.consent_withdraw,
+        name="consents_withdraw",
+    ),
+    path("sessions/<int:booking_id>/join/", session_start.session_join, name="session_join"),
 ]
