@@ -15,6 +15,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Home"), "patient:dashboard", None),
         (_("Specialists"), "patient:specialists", None),
         (_("My sessions"), "patient:bookings", None),
+        (_("Questionnaires"), "patient:intake_list", None),
         (_("Notifications"), "patient:notifications", None),
         (_("Account"), "patient:account", None),
     ],
@@ -36,6 +37,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Listings"), "organization:listings", Capability.MANAGE_LISTINGS),
         (_("Brands"), "organization:brands", Capability.MANAGE_BRANDS),
         (_("Onboarding"), "organization:onboarding", Capability.CONFIGURE_ONBOARDING),
+        (_("Intake"), "organization:intake", Capability.MANAGE_INTAKE),
         (_("Feedback"), "organization:feedback", Capability.VIEW_FEEDBACK),
         (_("People"), "organization:members", Capability.VIEW_MEMBERS),
         (_("Audit trail"), "organization:audit", Capability.VIEW_AUDIT),
@@ -51,6 +53,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
 # directory is in the patient navigation on "open directory" brands; on brands with guided
 # matching or assisted scheduling it stays reachable from the patient's home page.
 NAV_WHEN: dict[str, Callable[[Any], bool]] = {
+    "patient:intake_list": lambda brand: brand is not None and brand.has_module("intake"),
     "patient:specialists": lambda brand: (
         brand is not None and brand.journey_mode == JourneyMode.DIRECTORY
     ),

@@ -2,6 +2,7 @@ from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common.auth_views import portal_login
+from caredoor.portals.organization import intake
 from caredoor.portals.organization import (
     audit,
     booking_policy,
@@ -93,4 +94,35 @@ urlpatterns = [
     path("onboarding/terms/add/", onboarding.term_add, name="term_add"),
     path("onboarding/terms/<int:term_id>/rename/", onboarding.term_rename, name="term_rename"),
     path("onboarding/terms/<int:term_id>/delete/", onboarding.term_delete, name="term_delete"),
+    # intake questionnaires (docs/intake.md)
+    path("intake/", intake.intake_list, name="intake"),
+    path("intake/<int:questionnaire_id>/", intake.intake_detail, name="intake_detail"),
+    path("intake/<int:questionnaire_id>/preview/", intake.intake_preview, name="intake_preview"),
+    path(
+        "intake/<int:questionnaire_id>/versions/<int:number>/",
+        intake.intake_preview,
+        name="intake_version",
+    ),
+    path("intake/<int:questionnaire_id>/publish/", intake.intake_publish, name="intake_publish"),
+    path("intake/<int:questionnaire_id>/discard/", intake.intake_discard, name="intake_discard"),
+    path(
+        "intake/<int:questionnaire_id>/questions/add/",
+        intake.question_add,
+        name="intake_question_add",
+    ),
+    path(
+        "intake/<int:questionnaire_id>/questions/<slug:key>/",
+        intake.question_edit,
+        name="intake_question_edit",
+    ),
+    path(
+        "intake/<int:questionnaire_id>/questions/<slug:key>/remove/",
+        intake.question_remove,
+        name="intake_question_remove",
+    ),
+    path(
+        "intake/<int:questionnaire_id>/questions/<slug:key>/move/",
+        intake.question_move,
+        name="intake_question_move",
+    ),
 ]

@@ -2,6 +2,7 @@ from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common import notifications
+from caredoor.portals.patient import intake
 from caredoor.portals.patient import booking, directory, sessions, views
 from caredoor.portals.patient import consents as consent_views
 from caredoor.portals.patient import feedback as feedback_views
@@ -33,6 +34,9 @@ urlpatterns = [
         name="request_availability",
     ),
     path("time-zone/", booking.set_zone, name="set_zone"),
+    # intake questionnaires (docs/intake.md)
+    path("intake/", intake.intake_list, name="intake_list"),
+    path("intake/<int:questionnaire_id>/", intake.intake_form, name="intake"),
     # my sessions
     path("sessions/", sessions.bookings, name="bookings"),
     path("sessions/<int:booking_id>/", sessions.booking_detail, name="booking"),

@@ -12,6 +12,7 @@ from caredoor.portals.specialist import (
     views,
 )
 from caredoor.portals.specialist.calendar_feed import calendar_feed
+from caredoor.portals.specialist import intake
 from caredoor.portals.specialist import feedback as feedback_views
 
 app_name = "specialist"
@@ -77,6 +78,8 @@ urlpatterns = [
     path("feedback/", feedback_views.feedback, name="feedback"),
     # the secret calendar subscription (ICS feed)
     path("calendar/subscription/", calendar_feed, name="calendar_feed"),
+    # a patient's intake answers (docs/intake.md)
+    path("intake/<int:relationship_id>/", intake.intake_answers, name="intake_answers"),
     # bookings, proposals, requests, series and booking rules
     *booking_urls.urlpatterns,
 ]
