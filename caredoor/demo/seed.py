@@ -18,6 +18,7 @@ from caredoor.core.organizations.actions import do_create_organization
 from caredoor.core.organizations.models import Organization
 from caredoor.demo import data
 from caredoor.demo.seed_feedback import seed_feedback
+from caredoor.demo.seed_intake import seed_intake
 from caredoor.demo.seed_scheduling import seed_scheduling
 from caredoor.demo.seed_specialists import seed_specialists
 
@@ -101,6 +102,7 @@ def seed(log=print) -> None:  # type: ignore[no-untyped-def]
     seed_specialists(brands, log=log)
     seed_scheduling(brands, log=log)
     seed_feedback(brands, log=log)
+    seed_intake(brands, log=log)
     admin, created = _user(*data.SUPERUSER, superuser=True)
     if created:
         log(f"{'Django admin':<20} {admin.email}")

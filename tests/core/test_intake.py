@@ -428,3 +428,20 @@ def test_another_specialist_another_brand_or_an_ended_relationship_get_404(world
     with pytest.raises(Http404):
         answers_for_specialist(profile, q.brand, world.a.patient, reader=world.a.specialist)
     assert AuditEvent.objects.filter(action="intake.read").count() == events
+
+
+def test_the_demo_seed_is_idempotent_and_ana_has_submitted_harbors(world):
+    from caredoor.demo.seed_intake import ANA, seed_intake
+
+    harbor = factories.make_brand(world.a.network, "harbor.test", modules=["booking", "intake"])
+    steady = factories.make_brand(world.a.network, "steady.test", modules=["booking", "intake"])
+    ana = factories.make_user(ANA)
+    factories.grant(ana, "patient", network=world.a.network, brand=harbor)
+    lines: list[str] = []
+    seed_intake({"harbor": harbor, "steadypath": steady}, lines.append)
+    seed_intake({"harbor": harbor, "steadypath": steady}, lines.append)
+    assert len(lines) == 3
+    assert outstanding_intake(ana, harbor, "booking") is None
+    assert outstanding_intake(ana, steady, "session") is not None
+    response = IntakeResponse.objects.get(user=ana)
+    assert read_answers(response)["what_helped"].startswith("Breathing")
