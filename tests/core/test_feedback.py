@@ -298,3 +298,24 @@ def test_read_comments_decrypts_and_audits(world, setup):
     assert read == [(response, "Helpful")]
     event = AuditEvent.objects.get(action="feedback.comments_read")
     assert event.data == {"responses": [response.pk]}
+
+
+def test_a_total_that_would_reveal_a_small_group_by_subtraction_is_withheld(world, setup):
+    brand, st = setup
+    for _ in range(5):
+        answer(completed(st, new_patient(world.a), brand), satisfaction=4, nps=10)
+    other_user = factories.make_user()
+    factories.grant(other_user, "specialist", network=world.a.network)
+    other = session_type_of(other_user, brand)
+    answer(completed(other, new_patient(world.a), brand), satisfaction=1, nps=0)
+    total = queries.brand_summary(brand, None)
+    assert total.satisfaction.value == Decimal("3.5")  # 21 / 6
+    rows = [s for _p, s in queries.specialist_summaries(brand, None, [st.profile, other.profile])]
+    assert rows[0].satisfaction.shown and rows[1].suppressed
+    guarded = queries.guard_total(total, rows)
+    # 6 - 5 shown = the other specialist's single answer: the total would give it away.
+    assert guarded.satisfaction.value is None and guarded.satisfaction.withheld
+    assert guarded.nps.value is None and guarded.promoters == 0
+    # Shown beside no rows (as employers see it), or with a large rest, it stays.
+    assert queries.guard_total(total, []).satisfaction.value == Decimal("3.5")
+    assert queries.guard_total(total, rows[1:]).satisfaction.value == Decimal("3.5")

@@ -166,7 +166,7 @@ def test_specialist_sees_totals_only_once_the_group_is_large_enough(world, clien
     body = client.get("/specialist/feedback/").content.decode()
     assert "Not enough responses" not in body
     assert "4.0" in body and "3.6" in body  # 20/5 satisfaction, 18/5 progress
-    assert "40" in body and "3 promoters, 1 detractors" in body
+    assert "40" in body and "promoters: 3, passives: 1, detractors: 1" in body
     assert "Secret detail" not in body  # comments stay with the quality team
     # Another specialist sees nothing of it.
     other = factories.make_user("other.specialist@example.test")
@@ -220,6 +220,17 @@ def test_operator_sees_brand_and_specialist_results_and_comments(world, client_f
     assert AuditEvent.objects.filter(action="feedback.comments_read").count() == events + 1
 
 
+def test_the_brand_total_hides_what_subtraction_would_reveal(world, client_for, answered):
+    other_user = factories.make_user()
+    factories.grant(other_user, "specialist", network=world.a.network)
+    other = session_type_of(other_user, world.a.brand)
+    answer(completed(other, new_patient(world.a), world.a.brand), satisfaction=1, nps=0)
+    body = client_for(world.a.operator, world.a.brand).get("/org/feedback/").content.decode()
+    assert "Not enough responses yet to show results (1 of 5)." in body  # the other's row
+    assert "hidden to protect a small group" in body  # the total's figures
+    assert "3.5" not in body  # the total's satisfaction, 21 / 6
+
+
 def test_clinic_admin_sees_brand_totals_and_only_the_clinics_own_specialists(
     world, client_for, answered
 ):
@@ -243,6 +254,7 @@ def test_employer_sees_brand_totals_only(world, client_for, answered, employer_a
     client = client_for(employer_admin, world.a.brand)
     body = client.get("/org/feedback/").content.decode()
     assert "Brand A" in body and "4.0" in body and "40" in body
+    assert "promoters: 3 · passives: 1 · detractors: 1" in body
     assert "Dr. Rated" not in body and "Read the comments" not in body
     events = AuditEvent.objects.count()
     comments = client.get(f"/org/feedback/brands/{world.a.brand.pk}/comments/")

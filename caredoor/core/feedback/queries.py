@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -138,6 +138,9 @@ class Metric:
     answers: int
     value: Any
     min_group: int
+    # Hidden although large enough: subtracting the rows shown beside it would reveal a
+    # smaller group (see ``guard_total``).
+    withheld: bool = False
 
     @property
     def shown(self) -> bool:
@@ -198,6 +201,25 @@ def summarize(rows: Iterable[tuple[Any, Any, Any, bool]], *, asked: int, min_gro
         passives=sum(1 for v in nps if v not in PROMOTERS and v not in DETRACTORS) if nps_ok else 0,
         detractors=sum(1 for v in nps if v in DETRACTORS) if nps_ok else 0,
     )
+
+
+def guard_total(total: Summary, parts: Iterable[Summary]) -> Summary:
+    """``total`` with every figure withheld that, together with the figures shown in
+    ``parts`` (rows of the same answers, e.g. per specialist), would reveal a group smaller
+    than the minimum: when the answers not covered by a shown part number 1 to min - 1."""
+    parts = list(parts)
+    changes: dict[str, Any] = {}
+    for name in ("satisfaction", "progress", "nps"):
+        metric: Metric = getattr(total, name)
+        if not metric.shown:
+            continue
+        covered = sum(getattr(p, name).answers for p in parts if getattr(p, name).shown)
+        rest = metric.answers - covered
+        if 0 < rest < total.min_group:
+            changes[name] = replace(metric, value=None, withheld=True)
+    if "nps" in changes:
+        changes.update(promoters=0, passives=0, detractors=0)
+    return replace(total, **changes) if changes else total
 
 
 def period_start(days: int | None, *, now: datetime | None = None) -> datetime | None:

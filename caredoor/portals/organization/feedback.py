@@ -28,6 +28,7 @@ from caredoor.core.feedback.queries import (
     brand_summary,
     comment_responses,
     feedback_brands_for,
+    guard_total,
     is_on,
     period_start,
     sees_specialists,
@@ -79,18 +80,13 @@ def overview(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     for brand in brands:
         if chosen and brand.pk != chosen:
             continue
-        sections.append(
-            {
-                "brand": brand,
-                "on": is_on(brand),
-                "summary": brand_summary(brand, since),
-                "specialists": specialist_summaries(
-                    brand, since, specialists_for(ctx.membership, brand)
-                )
-                if by_specialist
-                else None,
-            }
-        )
+        total = brand_summary(brand, since)
+        rows = None
+        if by_specialist:
+            rows = specialist_summaries(brand, since, specialists_for(ctx.membership, brand))
+            # The total must not give away a small group by subtraction of the rows shown.
+            total = guard_total(total, [summary for _profile, summary in rows])
+        sections.append({"brand": brand, "on": is_on(brand), "summary": total, "specialists": rows})
     return render(
         request,
         "organization/feedback/overview.html",
