@@ -14,6 +14,8 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
     Portal.PATIENT: [
         (_("Home"), "patient:dashboard", None),
         (_("Specialists"), "patient:specialists", None),
+        (_("Find my specialist"), "patient:match", None),
+        (_("Ask our team"), "patient:assisted", None),
         (_("My sessions"), "patient:bookings", None),
         (_("Questionnaires"), "patient:intake_list", None),
         (_("Notifications"), "patient:notifications", None),
@@ -37,6 +39,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Listings"), "organization:listings", Capability.MANAGE_LISTINGS),
         (_("Brands"), "organization:brands", Capability.MANAGE_BRANDS),
         (_("Onboarding"), "organization:onboarding", Capability.CONFIGURE_ONBOARDING),
+        (_("Patient requests"), "organization:assisted", Capability.ALLOCATE_PATIENTS),
         (_("Intake"), "organization:intake", Capability.MANAGE_INTAKE),
         (_("Feedback"), "organization:feedback", Capability.VIEW_FEEDBACK),
         (_("People"), "organization:members", Capability.VIEW_MEMBERS),
@@ -56,5 +59,11 @@ NAV_WHEN: dict[str, Callable[[Any], bool]] = {
     "patient:intake_list": lambda brand: brand is not None and brand.has_module("intake"),
     "patient:specialists": lambda brand: (
         brand is not None and brand.journey_mode == JourneyMode.DIRECTORY
+    ),
+    "patient:match": lambda brand: (
+        brand is not None and brand.journey_mode == JourneyMode.MATCHING
+    ),
+    "patient:assisted": lambda brand: (
+        brand is not None and brand.journey_mode == JourneyMode.ASSISTED
     ),
 }

@@ -81,6 +81,7 @@ class Capability(models.TextChoices):
     REVIEW_SPECIALISTS = "specialists.review", _("Review specialists' profiles")
     MANAGE_LISTINGS = "listings.manage", _("Approve specialists' listings on brands")
     CONFIGURE_ONBOARDING = "onboarding.configure", _("Configure specialist onboarding")
+    ALLOCATE_PATIENTS = "patients.allocate", _("Allocate specialists to patients' requests")
     MANAGE_INTAKE = "intake.manage", _("Build intake questionnaires")
     VIEW_FEEDBACK = "feedback.view", _("See patient feedback (employers: brand totals only)")
 
@@ -93,6 +94,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.REVIEW_SPECIALISTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.MANAGE_LISTINGS: frozenset({Role.OPERATOR}),
     Capability.CONFIGURE_ONBOARDING: frozenset({Role.OPERATOR}),
+    Capability.ALLOCATE_PATIENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.MANAGE_INTAKE: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
     Capability.VIEW_FEEDBACK: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
 }

@@ -4,10 +4,12 @@ from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common.auth_views import portal_login
 from caredoor.portals.organization import intake
 from caredoor.portals.organization import (
+    assisted,
     audit,
     booking_policy,
     brands,
     listings,
+    matching_settings,
     members,
     onboarding,
     specialists,
@@ -27,6 +29,11 @@ urlpatterns = [
         "brands/<int:brand_id>/booking-rules/",
         booking_policy.brand_booking_policy,
         name="brand_booking_policy",
+    ),
+    path(
+        "brands/<int:brand_id>/matching/",
+        matching_settings.brand_matching,
+        name="brand_matching",
     ),
     path("brands/<int:brand_id>/domains/", brands.domain_add, name="domain_add"),
     path(
@@ -48,6 +55,11 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("audit/", audit.audit_trail, name="audit"),
+    # assisted scheduling: patients' requests waiting for a specialist
+    path("assisted/", assisted.queue, name="assisted"),
+    path("assisted/<int:request_id>/", assisted.detail, name="assisted_detail"),
+    path("assisted/<int:request_id>/allocate/", assisted.allocate, name="assisted_allocate"),
+    path("assisted/<int:request_id>/close/", assisted.close, name="assisted_close"),
     # patient feedback: results, comments, and a brand's questions
     path("feedback/", feedback_views.overview, name="feedback"),
     path(

@@ -2,7 +2,7 @@ from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common import notifications
-from caredoor.portals.patient import intake
+from caredoor.portals.patient import assisted, intake, matching
 from caredoor.portals.patient import booking, directory, sessions, views
 from caredoor.portals.patient import consents as consent_views
 from caredoor.portals.patient import feedback as feedback_views
@@ -34,6 +34,18 @@ urlpatterns = [
         name="request_availability",
     ),
     path("time-zone/", booking.set_zone, name="set_zone"),
+    # guided matching and assisted scheduling (docs/matching.md)
+    path("match/", matching.match_start, name="match"),
+    path("match/switch/", matching.match_switch, name="match_switch"),
+    path("match/<int:match_id>/", matching.match_result, name="match_result"),
+    path("match/<int:match_id>/choose/", matching.match_choose, name="match_choose"),
+    path("assisted/", assisted.assisted_home, name="assisted"),
+    path("assisted/<int:request_id>/", assisted.assisted_detail, name="assisted_detail"),
+    path(
+        "assisted/<int:request_id>/withdraw/",
+        assisted.assisted_withdraw,
+        name="assisted_withdraw",
+    ),
     # intake questionnaires (docs/intake.md)
     path("intake/", intake.intake_list, name="intake_list"),
     path("intake/<int:questionnaire_id>/", intake.intake_form, name="intake"),
