@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core import mail
 from django.core.cache import cache
 from playwright.sync_api import BrowserContext, Page, expect
 
@@ -165,10 +166,16 @@ def test_sign_up_on_a_public_brand_creates_a_patient(
     page.goto(f"{base}/")
     page.locator("main").get_by_role("link", name="Create an account").click()
     expect(page).to_have_url(re.compile(r"/accounts/signup/"))
+    page.locator("input[name=name]").fill("New Person")
     page.locator("input[name=email]").fill(email)
     page.locator("input[name=password1]").fill(password)
     page.locator("input[name=password2]").fill(password)
-    page.locator("main form").get_by_role("button", name=re.compile("sign up", re.I)).click()
+    page.locator("main form").get_by_role("button", name="Create my account").click()
+    # The address is confirmed by the emailed link before the first sign-in.
+    page.wait_for_url(re.compile(r"/accounts/confirm-email/$"))
+    link = re.search(r"http://\S+/accounts/confirm-email/\S+/", mail.outbox[-1].body).group(0)
+    page.goto(link.replace(f"http://{site.host}/", f"{base}/"))
+    page.locator("main form button[type=submit]").click()
 
     page.wait_for_url(f"{base}/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Welcome")

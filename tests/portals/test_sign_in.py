@@ -160,6 +160,7 @@ def test_sign_up_makes_a_patient_of_this_brand_only(world, client_for):
     response = client.post(
         "/accounts/signup/",
         {
+            "name": "New Person",
             "email": "new.person@example.test",
             "password1": "a-long-pass-phrase-7",
             "password2": "a-long-pass-phrase-7",
@@ -176,16 +177,21 @@ def test_sign_up_makes_a_patient_of_this_brand_only(world, client_for):
 
 
 @pytest.mark.parametrize(
-    ("methods", "visibility"), [(["password"], "private"), (["magic_link"], "public")]
+    ("methods", "visibility"), [(["password"], "private"), (["oidc"], "public")]
 )
-def test_sign_up_is_closed_on_private_brands_and_without_passwords(
+def test_sign_up_is_closed_on_private_brands_and_sso_only_brands(
     world, client_for, methods, visibility
 ):
     _set_methods(world.a.brand, methods, visibility)
     client = client_for(None, world.a.brand)
     client.post(
         "/accounts/signup/",
-        {"email": "x@example.test", "password1": "a-long-pass-7x", "password2": "a-long-pass-7x"},
+        {
+            "name": "X",
+            "email": "x@example.test",
+            "password1": "a-long-pass-7x",
+            "password2": "a-long-pass-7x",
+        },
     )
     assert not User.objects.filter(email="x@example.test").exists()
 

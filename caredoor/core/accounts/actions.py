@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from caredoor.core.accounts import emails
 from caredoor.core.accounts.models import Invitation, Membership, User
 from caredoor.core.accounts.policy import GRANTABLE_ROLES, ROLE_SCOPE, Role, Scope
+from caredoor.core.brands.choices import SignInMethod, Visibility
 from caredoor.core.brands.models import Brand, Network
 from caredoor.core.compliance import audit
 from caredoor.core.organizations.models import Organization
@@ -320,6 +322,105 @@ def do_register_patient(user: User, brand: Brand, *, request: HttpRequest | None
         actor_role=Role.PATIENT,
         request=request,
     )
+
+
+# --- open sign-up -------------------------------------------------------------------------
+
+#: Sign-in methods that also open self-service sign-up (OIDC sign-up runs through the
+#: identity provider, see ``adapters.SocialAccountAdapter``).
+SIGN_UP_METHODS = (SignInMethod.PASSWORD, SignInMethod.EMAIL_CODE, SignInMethod.MAGIC_LINK)
+
+
+def sign_up_method(brand: Brand | None) -> str | None:
+    """How people sign up on ``brand`` by themselves, or None where it is closed.
+
+    Private brands are closed (invitation or SSO only). A brand with passwords asks for
+    one; otherwise the account is confirmed by an emailed code, else by a magic link."""
+    if brand is None or brand.visibility != Visibility.PUBLIC:
+        return None
+    return next((m for m in SIGN_UP_METHODS if brand.allows_sign_in(m)), None)
+
+
+def may_join(user: Any, brand: Brand | None) -> bool:
+    """A signed-in person without a patient role here may join a public brand."""
+    return bool(
+        brand is not None
+        and brand.visibility == Visibility.PUBLIC
+        and getattr(user, "is_authenticated", False)
+        and not Membership.objects.active()
+        .filter(user=user, role=Role.PATIENT, brand=brand)
+        .exists()
+    )
+
+
+@transaction.atomic
+def do_sign_up_patient(
+    *,
+    brand: Brand,
+    email: str,
+    name: str,
+    password: str | None,
+    language: str,
+    time_zone: str,
+    request: HttpRequest | None,
+    then: Callable[[User], object] | None = None,
+) -> User:
+    """Open sign-up on ``brand``: the account (language and zone included), its patient
+    role on this brand only, and ``then(user)`` (the caller records the acceptance of the
+    brand's documents there) in one transaction: all of it, or nothing.
+
+    ``password`` None leaves the password unusable (brands without passwords confirm the
+    account by an emailed code or link). Raises ``ValidationError`` when sign-up is closed
+    on the brand or a value is not acceptable."""
+    method = sign_up_method(brand)
+    if method is None:
+        raise ValidationError(_("Sign-up is not open on this site."), code="closed")
+    if (method == SignInMethod.PASSWORD) != bool(password):
+        raise ValidationError(_("This site does not sign people up that way."), code="method")
+    if language not in brand.languages:
+        raise ValidationError({"language": _("Choose one of the offered languages.")})
+    user = User(
+        email=User.objects.normalize_email(email).lower(),
+        name=name.strip(),
+        language=language,
+        time_zone=time_zone,
+    )
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit.record(
+        "account.created",
+        actor=user,
+        target=user,
+        brand=brand,
+        request=request,
+        data={"via": "sign_up", "method": method},
+    )
+    do_register_patient(user, brand, request=request)
+    if then is not None:
+        then(user)
+    return user
+
+
+@transaction.atomic
+def do_join_as_patient(
+    user: User,
+    brand: Brand,
+    *,
+    request: HttpRequest | None,
+    then: Callable[[User], object] | None = None,
+) -> Membership:
+    """An existing account becomes a patient of another public brand by its own explicit
+    step; ``then(user)`` (accepting that brand's documents) runs in the same transaction."""
+    if not may_join(user, brand):
+        raise ValidationError(_("You cannot join this site yourself."), code="closed")
+    membership = do_register_patient(user, brand, request=request)
+    if then is not None:
+        then(user)
+    return membership
 
 
 # --- authentication events (called from the allauth adapters) -------------------------------

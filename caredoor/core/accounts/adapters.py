@@ -9,12 +9,13 @@ from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.http import HttpRequest
+from django.urls import reverse
 
 from caredoor.core.accounts import actions
 from caredoor.core.accounts.models import Membership
 from caredoor.core.accounts.policy import MFA_REQUIRED_ROLES, PORTAL_PATHS, portal_of_role
 from caredoor.core.accounts.queries import memberships_on_brand
-from caredoor.core.brands.choices import SignInMethod, Visibility
+from caredoor.core.brands.choices import SignInMethod
 from caredoor.core.compliance.crypto import decrypt_text, encrypt_text
 
 
@@ -30,12 +31,8 @@ def home_for(user: Any, brand: Any) -> str:
 
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
-        brand = _brand(request)
-        return bool(
-            brand
-            and brand.visibility == Visibility.PUBLIC
-            and brand.allows_sign_in(SignInMethod.PASSWORD)
-        )
+        """Public brands with a password, email code or magic link; never private ones."""
+        return actions.sign_up_method(_brand(request)) is not None
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
         user = super().save_user(request, user, form, commit=commit)
@@ -48,7 +45,21 @@ class AccountAdapter(DefaultAccountAdapter):
         return home_for(request.user, _brand(request))
 
     def get_signup_redirect_url(self, request: HttpRequest) -> str:
-        return "/"
+        return "/"  # the brand's patient home
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        """Someone signed up with an address that has an account: tell its owner to sign
+        in (and join this brand from its front page) instead of saying so on the page."""
+        request = context.request
+        self.send_mail(
+            "account/email/account_already_exists",
+            email,
+            {
+                "signin_url": request.build_absolute_uri(reverse("account_login")),
+                "join_url": request.build_absolute_uri(reverse("common:join_brand")),
+                "password_reset_url": request.build_absolute_uri(reverse("account_reset_password")),
+            },
+        )
 
     def login(self, request: HttpRequest, user: Any) -> None:
         super().login(request, user)
