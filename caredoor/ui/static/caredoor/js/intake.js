@@ -27,10 +27,13 @@ document.addEventListener("DOMContentLoaded", () => {
     };
     dependants.forEach((block) => {
       const hint = block.querySelector(".intake-condition");
-      if (hint) {
-        hint.hidden = true;
-        hint.removeAttribute("id");
-      }
+      if (!hint) return;
+      block.querySelectorAll("[aria-describedby]").forEach((el) => {
+        const ids = el.getAttribute("aria-describedby").split(/\s+/).filter((id) => id && id !== hint.id);
+        if (ids.length) el.setAttribute("aria-describedby", ids.join(" "));
+        else el.removeAttribute("aria-describedby");
+      });
+      hint.remove();
     });
     form.addEventListener("change", update);
     update();
