@@ -19,6 +19,7 @@ from caredoor.core.organizations.models import Organization
 from caredoor.demo import data
 from caredoor.demo.seed_feedback import seed_feedback
 from caredoor.demo.seed_intake import seed_intake
+from caredoor.demo.seed_matching import seed_matching
 from caredoor.demo.seed_scheduling import seed_scheduling
 from caredoor.demo.seed_specialists import seed_specialists
 
@@ -103,6 +104,7 @@ def seed(log=print) -> None:  # type: ignore[no-untyped-def]
     seed_scheduling(brands, log=log)
     seed_feedback(brands, log=log)
     seed_intake(brands, log=log)
+    seed_matching(brands, log=log)
     admin, created = _user(*data.SUPERUSER, superuser=True)
     if created:
         log(f"{'Django admin':<20} {admin.email}")

@@ -159,3 +159,21 @@ def test_closing(world):
     again.refresh_from_db()
     assert again.status == "closed"
     assert CareRelationship.objects.get(patient=world.a.patient).ended_at is None  # care stays
+
+
+@pytest.mark.django_db
+def test_demo_seed_has_matching_settings_and_assistance_requests(tmp_path, settings):
+    from django.core.management import call_command
+
+    from caredoor.core.matching.models import MatchingSettings
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 (idempotent)
+    assert MatchingSettings.objects.get(brand__slug="steadypath").shortlist_size == 3
+    requests = {r.user.email: r for r in AssistanceRequest.objects.select_related("user", "brand")}
+    assert set(requests) == {"chloe.employee@caredoor.test", "noah.employee@caredoor.test"}
+    assert requests["chloe.employee@caredoor.test"].status == "open"
+    allocated = requests["noah.employee@caredoor.test"]
+    assert allocated.status == "allocated" and allocated.brand.slug == "northwind"
+    assert CareRelationship.objects.get(patient=allocated.user).source == "assisted"
