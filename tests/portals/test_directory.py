@@ -365,5 +365,5 @@ def test_the_list_needs_the_same_queries_for_one_page_or_another(
     with CaptureQueriesContext(connection) as many:
         assert len(card_names(client.get(url))) == 12
     assert len(many.captured_queries) == len(few.captured_queries)
-    with django_assert_max_num_queries(40):
+    with django_assert_max_num_queries(22):
         client.get(url + "&sort=name")
