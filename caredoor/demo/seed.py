@@ -17,6 +17,7 @@ from caredoor.core.brands.models import Brand, Network
 from caredoor.core.organizations.actions import do_create_organization
 from caredoor.core.organizations.models import Organization
 from caredoor.demo import data
+from caredoor.demo.seed_care import seed_care
 from caredoor.demo.seed_feedback import seed_feedback
 from caredoor.demo.seed_intake import seed_intake
 from caredoor.demo.seed_matching import seed_matching
@@ -103,6 +104,7 @@ def seed(log=print) -> None:  # type: ignore[no-untyped-def]
     seed_specialists(brands, log=log)
     seed_scheduling(brands, log=log)
     seed_feedback(brands, log=log)
+    seed_care(brands, log=log)
     seed_intake(brands, log=log)
     seed_matching(brands, log=log)
     admin, created = _user(*data.SUPERUSER, superuser=True)

@@ -25,6 +25,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Dashboard"), "specialist:dashboard", None),
         (_("Calendar"), "specialist:calendar", None),
         (_("Bookings"), "specialist:bookings", None),
+        (_("Patients"), "specialist:patients", None),
         # Session types are reached from the calendar and the availability page.
         (_("Availability"), "specialist:availability", None),
         (_("Profile"), "specialist:onboarding", None),
@@ -42,6 +43,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Patient requests"), "organization:assisted", Capability.ALLOCATE_PATIENTS),
         (_("Intake"), "organization:intake", Capability.MANAGE_INTAKE),
         (_("Feedback"), "organization:feedback", Capability.VIEW_FEEDBACK),
+        (_("Care relationships"), "organization:relationships", Capability.VIEW_CARE),
         (_("People"), "organization:members", Capability.VIEW_MEMBERS),
         (_("Audit trail"), "organization:audit", Capability.VIEW_AUDIT),
         (_("Account"), "organization:account", None),

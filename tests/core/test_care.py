@@ -219,3 +219,20 @@ def test_editing_a_note_re_encrypts_it_and_an_empty_edit_changes_nothing(world, 
     note.refresh_from_db()
     assert note.body_encrypted == stored
     assert [b for _n, b in actions.read_notes(rel, reader=world.a.specialist)] == ["second"]
+
+
+def test_the_demo_care_note_is_written_once(world, listed):
+    from caredoor.demo.seed_care import ANA, MARA, seed_care
+
+    world.a.specialist.email = MARA
+    world.a.specialist.save()
+    world.a.patient.email = ANA
+    world.a.patient.save()
+    seed_care({"harbor": world.a.brand}, log=lambda *_: None)  # no relationship: nothing
+    assert CareNote.objects.count() == 0
+    rel = actions.do_allocate(
+        brand=world.a.brand, patient=world.a.patient, profile=listed, source="directory"
+    )
+    seed_care({"harbor": world.a.brand}, log=lambda *_: None)
+    seed_care({"harbor": world.a.brand}, log=lambda *_: None)
+    assert rel.notes.count() == 1

@@ -84,6 +84,7 @@ class Capability(models.TextChoices):
     ALLOCATE_PATIENTS = "patients.allocate", _("Allocate specialists to patients' requests")
     MANAGE_INTAKE = "intake.manage", _("Build intake questionnaires")
     VIEW_FEEDBACK = "feedback.view", _("See patient feedback (employers: brand totals only)")
+    VIEW_CARE = "care.view", _("See care relationships (employers: counts only)")
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -97,6 +98,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.ALLOCATE_PATIENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.MANAGE_INTAKE: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
     Capability.VIEW_FEEDBACK: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
+    Capability.VIEW_CARE: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
 }
 
 # Roles an inviter may hand out, by the inviter's role.

@@ -12,6 +12,7 @@ from caredoor.portals.organization import (
     matching_settings,
     members,
     onboarding,
+    relationships,
     specialists,
     views,
 )
@@ -55,6 +56,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("audit/", audit.audit_trail, name="audit"),
+    path("relationships/", relationships.relationship_list, name="relationships"),
     # assisted scheduling: patients' requests waiting for a specialist
     path("assisted/", assisted.queue, name="assisted"),
     path("assisted/<int:request_id>/", assisted.detail, name="assisted_detail"),

@@ -3,7 +3,7 @@ from django.urls import path
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common import notifications
 from caredoor.portals.patient import assisted, intake, matching
-from caredoor.portals.patient import booking, directory, sessions, views
+from caredoor.portals.patient import booking, care, directory, sessions, views
 from caredoor.portals.patient import consents as consent_views
 from caredoor.portals.patient import feedback as feedback_views
 from caredoor.portals.patient import session_start
@@ -50,6 +50,8 @@ urlpatterns = [
     path("intake/", intake.intake_list, name="intake_list"),
     path("intake/<int:questionnaire_id>/", intake.intake_form, name="intake"),
     # my sessions
+    # my specialists (care relationships on this brand)
+    path("care/", care.my_specialists, name="care"),
     path("sessions/", sessions.bookings, name="bookings"),
     path("sessions/<int:booking_id>/", sessions.booking_detail, name="booking"),
     path("sessions/<int:booking_id>/accept/", sessions.proposal_accept, name="proposal_accept"),

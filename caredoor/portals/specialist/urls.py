@@ -7,6 +7,7 @@ from caredoor.portals.specialist import (
     booking_urls,
     listings,
     onboarding,
+    patients,
     preview,
     scheduling,
     views,
@@ -80,6 +81,15 @@ urlpatterns = [
     path("calendar/subscription/", calendar_feed, name="calendar_feed"),
     # a patient's intake answers (docs/intake.md)
     path("intake/<int:relationship_id>/", intake.intake_answers, name="intake_answers"),
+    # patients: care relationships, one patient's record, private notes
+    path("patients/", patients.patient_list, name="patients"),
+    path("patients/<int:rel_id>/", patients.patient_record, name="patient"),
+    path("patients/<int:rel_id>/notes/", patients.note_add, name="patient_note_add"),
+    path(
+        "patients/<int:rel_id>/notes/<int:note_id>/edit/",
+        patients.note_edit,
+        name="patient_note_edit",
+    ),
     # bookings, proposals, requests, series and booking rules
     *booking_urls.urlpatterns,
 ]
