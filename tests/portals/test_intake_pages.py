@@ -478,3 +478,21 @@ def test_forbidden_builder_posts_change_nothing(world, client_for, who):
     assert q.title == "T" and q.draft_version().questions == []
     assert Questionnaire.objects.count() == 1
     assert AuditEvent.objects.count() == events
+
+
+def test_the_console_host_and_the_other_network(world, client_for):
+    q = do_create_questionnaire(
+        brand=world.a.brand, title="Network A's", stage="booking", actor=world.a.operator
+    )
+    console = client_for(world.a.operator, None, host="localhost")
+    assert console.get("/org/intake/").status_code == 200
+    assert "Network A&#x27;s" in console.get("/org/intake/").content.decode()
+    assert console.get(f"/org/intake/{q.pk}/").status_code == 200
+    other = client_for(world.b.operator, world.b.brand)
+    for url in [
+        f"/org/intake/{q.pk}/",
+        f"/org/intake/{q.pk}/preview/",
+        f"/org/intake/{q.pk}/questions/add/",
+    ]:
+        assert other.get(url).status_code == 404
+    assert "Network A" not in other.get("/org/intake/").content.decode()

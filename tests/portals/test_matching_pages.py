@@ -228,3 +228,44 @@ def test_matching_settings_page(world, client_for):
     assert other.post(url, {**data, "shortlist_size": "9"}).status_code == 404
     saved.refresh_from_db()
     assert saved.shortlist_size == 4
+
+
+def test_journey_on_a_fixed_price_brand_through_guided_matching(world, client_for):
+    from caredoor.core.booking.actions import next_free_slots
+    from caredoor.core.booking.models import Booking
+    from caredoor.portals.patient.booking_display import slot_value
+    from tests import factories
+
+    steady = factories.make_brand(
+        world.a.network,
+        "steady-a.test",
+        name="Steady A",
+        pricing_mode="brand_fixed",
+        fixed_price_minor=6000,
+        journey_mode="matching",
+    )
+    factories.grant(world.a.patient, "patient", network=world.a.network, brand=steady)
+    dora = add_specialist(
+        world.a, "Dora Deutsch", languages=("de",), topics=("Anxiety",), brands=[steady]
+    )
+    patient = client_for(world.a.patient, steady)
+    home = patient.get("/").content.decode()
+    assert 'href="/match/"' in home and "Find my specialist" in home
+    patient.post("/match/", answers(world))
+    match = MatchRequest.objects.get(brand=steady)
+    result = patient.get(f"/match/{match.pk}/").content.decode()
+    assert "Dora Deutsch" in result and "<strong>60.00 EUR</strong> per session" in result
+    response = patient.post(f"/match/{match.pk}/choose/", {"profile": dora.pk})
+    assert response["Location"] == f"/specialists/{dora.pk}/book/"
+    assert patient.get(response["Location"]).status_code == 200
+    session_type = SessionType.objects.get(profile=dora)
+    start = next_free_slots(session_type, limit=1)[0].start
+    response = patient.post(
+        f"/specialists/{dora.pk}/book/confirm/",
+        {"type": session_type.pk, "start": slot_value(start)},
+    )
+    booking = Booking.objects.get()
+    assert response["Location"] == f"/sessions/{booking.pk}/"
+    assert (booking.brand, booking.status, booking.profile_id) == (steady, "confirmed", dora.pk)
+    rel = CareRelationship.objects.get(patient=world.a.patient, brand=steady)
+    assert (rel.source, rel.ended_at) == ("matching", None)  # the booking joined it
