@@ -109,3 +109,33 @@ def test_the_find_step_follows_the_journey_mode(world, client_for, mode, text):
     world.a.brand.save(update_fields=["journey_mode"])
     page = _page(client_for(world.a.patient, world.a.brand))
     assert text in page
+
+
+def test_a_completed_session_asks_for_feedback_once(world, client_for):
+    from caredoor.core.feedback.actions import do_skip_feedback
+
+    brand = world.a.brand
+    brand.modules = sorted({*brand.modules, "feedback"})
+    brand.save(update_fields=["modules"])
+    _profile, booking = _book(world)
+    _move(booking, timezone.now() - timedelta(days=1), status=BookingStatus.COMPLETED)
+    page = _page(client_for(world.a.patient, brand))
+    assert "How was your session with" in page
+    assert f"/feedback/{booking.pk}/" in page
+    booking.refresh_from_db()
+    do_skip_feedback(booking, patient=world.a.patient)
+    assert f"/feedback/{booking.pk}/" not in _page(client_for(world.a.patient, brand))
+
+
+def test_a_completed_sessions_page_offers_feedback_and_a_follow_up(world, client_for):
+    brand = world.a.brand
+    brand.modules = sorted({*brand.modules, "feedback"})
+    brand.save(update_fields=["modules"])
+    profile, booking = _book(world)
+    client = client_for(world.a.patient, brand)
+    page = client.get(f"/sessions/{booking.pk}/").content.decode()
+    assert "You can join from" in page and "Book a follow-up session" not in page
+    _move(booking, timezone.now() - timedelta(days=1), status=BookingStatus.COMPLETED)
+    page = client.get(f"/sessions/{booking.pk}/").content.decode()
+    assert f"/feedback/{booking.pk}/" in page
+    assert f"/specialists/{profile.pk}/book/" in page

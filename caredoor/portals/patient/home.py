@@ -29,20 +29,12 @@ from caredoor.core.booking.models import ACTIVE_STATUSES, Booking, BookingStatus
 from caredoor.core.brands.choices import JourneyMode, JourneyStage
 from caredoor.core.brands.models import Brand
 from caredoor.core.care.queries import patient_relationships
+from caredoor.core.feedback.queries import due_feedback
 from caredoor.portals.patient import booking_display as show
 from caredoor.portals.patient import journey
 from caredoor.portals.patient.journey import Step
 
 UPCOMING_SHOWN = 3
-
-
-def _temp_reverse(name: str, *args: Any) -> str:  # TEMP: until every page has landed
-    from django.urls import NoReverseMatch
-
-    try:
-        return reverse(name, args=list(args))
-    except NoReverseMatch:
-        return reverse("patient:dashboard")
 
 
 @dataclass(frozen=True)
@@ -68,7 +60,7 @@ def upcoming_sessions(mine: QuerySet[Booking], zone: ZoneInfo, now: datetime) ->
             specialist=show.specialist_name(b),
             join_from=show.when(join_window(b)[0], zone, now=now),
             joinable=is_joinable(b, now),
-            join_url=_temp_reverse("patient:session_join", b.pk),
+            join_url=reverse("patient:session_join", args=[b.pk]),
         )
         for b in rows
     ]
@@ -84,13 +76,13 @@ def _find_step(brand: Brand) -> Step:
         return Step(
             "find",
             _("Find your specialist: answer a few short questions"),
-            _temp_reverse("patient:match"),
+            reverse("patient:match"),
         )
     if brand.journey_mode == JourneyMode.ASSISTED:
         return Step(
             "find",
             _("Tell our team what you need and when you can: we find your specialist"),
-            _temp_reverse("patient:assisted"),
+            reverse("patient:assisted"),
         )
     return Step("find", _("Find a specialist who fits you"), reverse("patient:specialists"))
 
@@ -159,16 +151,12 @@ def next_steps(request: HttpRequest, brand: Brand, now: datetime, zone: ZoneInfo
                 reverse("patient:booking", args=[unpaid.pk]),
             )
         )
-    try:  # TEMP until the feedback app lands (integration removes this guard)
-        from caredoor.core.feedback.queries import due_feedback
-    except ImportError:
-        due_feedback = lambda p, b: []  # noqa: E731
     for done in due_feedback(patient, brand)[:1]:
         steps.append(
             Step(
                 "feedback",
                 _("How was your session with %(name)s?") % {"name": show.specialist_name(done)},
-                _temp_reverse("patient:feedback", done.pk),
+                reverse("patient:feedback", args=[done.pk]),
                 _("Two quick questions; you can skip them."),
             )
         )

@@ -32,6 +32,7 @@ from caredoor.core.booking.access import (
 )
 from caredoor.core.booking.actions import do_cancel, do_reschedule
 from caredoor.core.booking.errors import SlotTaken
+from caredoor.core.booking.join import is_joinable, join_window
 from caredoor.core.booking.models import (
     AvailabilityRequest,
     Booking,
@@ -40,6 +41,7 @@ from caredoor.core.booking.models import (
 )
 from caredoor.core.booking.proposals import do_accept_proposal, do_decline_proposal
 from caredoor.core.booking.requests import do_withdraw_request, preferred_windows
+from caredoor.core.feedback.queries import due_feedback
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.patient import booking_display as show
 from caredoor.portals.patient.booking import zone_form
@@ -251,8 +253,26 @@ def booking_detail(request: HttpRequest, ctx: PortalContext, booking_id: int) ->
         "cancelled_at": show.when(booking.cancelled_at, zone, now=now)
         if booking.cancelled_at
         else "",
+        **_after_and_join(request, booking, zone, now),
     }
     return render(request, "patient/booking_detail.html", context)
+
+
+def _after_and_join(
+    request: HttpRequest, booking: Booking, zone: ZoneInfo, now: datetime
+) -> dict[str, Any]:
+    """Joining a confirmed session; after a completed one: feedback and a follow-up."""
+    out: dict[str, Any] = {"join_url": "", "join_from": "", "feedback_url": "", "follow_up_url": ""}
+    if booking.status == BookingStatus.CONFIRMED and booking.end > now:
+        if is_joinable(booking, now):
+            out["join_url"] = reverse("patient:session_join", args=[booking.pk])
+        else:
+            out["join_from"] = show.when(join_window(booking)[0], zone, now=now)
+    if booking.status == BookingStatus.COMPLETED:
+        if any(b.pk == booking.pk for b in due_feedback(request.user, booking.brand)):
+            out["feedback_url"] = reverse("patient:feedback", args=[booking.pk])
+        out["follow_up_url"] = reverse("patient:book", args=[booking.profile_id])
+    return out
 
 
 # --- answering a proposal ---------------------------------------------------------------------
