@@ -12,7 +12,10 @@ from caredoor.core.booking.actions import do_book
 from caredoor.core.booking.models import Booking
 from caredoor.core.consents import actions, queries
 from caredoor.core.consents.models import (
+    ConsentDocument,
     ConsentSignature,
+    ConsentVersion,
+    SpecialistConsentRequirement,
 )
 from tests import factories
 from tests.booking_helpers import listed_with_hours, local, make_type
@@ -284,3 +287,171 @@ def test_join_page_says_when_the_window_opens(world, client_for):
     )
     body = client_for(world.a.patient, world.a.brand).get(f"/sessions/{booking.pk}/join/")
     assert "The session is open" in body.content.decode()
+
+
+# --- organization portal ---------------------------------------------------------------------
+
+
+def test_operator_creates_a_document_and_publishes_a_version(world, client_for):
+    client = client_for(world.a.operator, world.a.brand)
+    assert client.get("/org/consents/new/").status_code == 200
+    response = client.post(
+        "/org/consents/new/",
+        {
+            "owner": f"brand:{world.a.brand.pk}",
+            "kind": "telehealth",
+            "title": "Telehealth consent",
+            "stage": "booking",
+            "body": "You agree to video sessions.",
+        },
+    )
+    doc = ConsentDocument.objects.get()
+    assert response["Location"] == f"/org/consents/{doc.pk}/"
+    assert doc.brand == world.a.brand and doc.stage == "booking"
+    v1 = queries.current_version(doc)
+    actions.do_sign(world.a.patient, v1, brand=world.a.brand)
+    listing = client.get("/org/consents/").content.decode()
+    assert "Telehealth consent" in listing
+    # A version needs a summary; bad input publishes nothing.
+    bad = client.post(f"/org/consents/{doc.pk}/", {"body": "New text", "summary": ""})
+    assert bad.status_code == 400
+    assert doc.versions.count() == 1
+    client.post(f"/org/consents/{doc.pk}/", {"body": "New text", "summary": "Clearer"})
+    assert queries.current_version(doc).number == 2
+    assert [v.document for v in queries.outstanding(world.a.patient, world.a.brand, "booking")] == [
+        doc
+    ]
+
+
+def test_org_admin_manages_only_their_organizations_documents(world, client_for):
+    brand_doc = make_doc(world.a.brand, kind="privacy", title="Brand privacy")
+    client = client_for(world.a.org_admin, world.a.brand)
+    form = client.get("/org/consents/new/").content.decode()
+    assert f"org:{world.a.clinic.pk}" in form and f"brand:{world.a.brand.pk}" not in form
+    client.post(
+        "/org/consents/new/",
+        {
+            "owner": f"org:{world.a.clinic.pk}",
+            "kind": "treatment",
+            "title": "Clinic treatment agreement",
+            "stage": "session",
+            "body": "Treatment terms.",
+        },
+    )
+    own = ConsentDocument.objects.get(title="Clinic treatment agreement")
+    assert own.organization == world.a.clinic
+    # An owner the admin may not choose is refused by the form.
+    refused = client.post(
+        "/org/consents/new/",
+        {
+            "owner": f"brand:{world.a.brand.pk}",
+            "kind": "terms",
+            "title": "Sneaky",
+            "stage": "signup",
+            "body": "x",
+        },
+    )
+    assert refused.status_code == 400
+    assert not ConsentDocument.objects.filter(title="Sneaky").exists()
+    # The brand's own document is visible, read-only: publishing is refused, nothing changes.
+    page = client.get(f"/org/consents/{brand_doc.pk}/").content.decode()
+    assert "Brand privacy" in page and "Publish the new version" not in page
+    assert (
+        client.post(f"/org/consents/{brand_doc.pk}/", {"body": "x", "summary": "y"}).status_code
+        == 404
+    )
+    assert client.post(f"/org/consents/{brand_doc.pk}/active/", {"active": "0"}).status_code == 404
+    brand_doc.refresh_from_db()
+    assert brand_doc.versions.count() == 1 and brand_doc.is_active
+
+
+@pytest.mark.parametrize("role", ["org_staff", "finance", "patient", "specialist", "affiliate"])
+def test_roles_without_the_capability_cannot_publish(world, client_for, role):
+    doc = make_doc(world.a.brand)
+    client = client_for(world.a.people[role], world.a.brand)
+    client.post(f"/org/consents/{doc.pk}/", {"body": "x", "summary": "y"})
+    client.post(
+        "/org/consents/new/",
+        {
+            "owner": f"brand:{world.a.brand.pk}",
+            "kind": "terms",
+            "title": "T",
+            "stage": "signup",
+            "body": "x",
+        },
+    )
+    assert doc.versions.count() == 1
+    assert ConsentDocument.objects.count() == 1
+
+
+def test_org_staff_sees_documents_and_status_but_cannot_create(world, client_for):
+    make_doc(world.a.brand, title="Visible terms")
+    client = client_for(world.a.org_staff, world.a.brand)
+    assert "Visible terms" in client.get("/org/consents/").content.decode()
+    assert client.get("/org/consents/new/").status_code == 404
+    assert client.get("/org/consents/status/").status_code == 200
+
+
+@pytest.mark.parametrize("who", ["operator", "org_admin", "org_staff"])
+def test_another_networks_staff_get_404(world, client_for, who):
+    doc = make_doc(world.a.brand)
+    client = client_for(world.b.people[who], world.b.brand)
+    assert client.get(f"/org/consents/{doc.pk}/").status_code == 404
+    assert client.post(f"/org/consents/{doc.pk}/", {"body": "x", "summary": "y"}).status_code == 404
+    assert client.get(f"/org/consents/status/?brand={world.a.brand.pk}").status_code == 404
+    assert doc.versions.count() == 1
+
+
+def test_status_shows_names_to_the_clinic_and_counts_to_an_employer(world, client_for):
+    from caredoor.core.organizations.models import Organization
+
+    t = make_doc(world.a.brand, title="Terms A")
+    actions.do_sign(world.a.patient, queries.current_version(t), brand=world.a.brand)
+    clinic = client_for(world.a.org_admin, world.a.brand).get(
+        f"/org/consents/status/?brand={world.a.brand.pk}"
+    )
+    body = clinic.content.decode()
+    assert world.a.patient.email in body and "Terms A" in body
+    employer = Organization.objects.create(
+        network=world.a.network, kind="employer", name="Employer A", slug="employer-a"
+    )
+    employer.brands.add(world.a.brand)
+    boss = factories.make_user("boss@example.test")
+    factories.grant(boss, "org_admin", network=world.a.network, organization=employer)
+    page = client_for(boss, world.a.brand).get(f"/org/consents/status/?brand={world.a.brand.pk}")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Terms A" in body
+    assert world.a.patient.email not in body and world.a.patient.name not in body
+    # The clinic is not bound to the sister brand: 404.
+    assert (
+        client_for(world.a.org_admin, world.a.brand)
+        .get(f"/org/consents/status/?brand={world.a.sister.pk}")
+        .status_code
+        == 404
+    )
+
+
+# --- specialist portal ---------------------------------------------------------------------
+
+
+def test_specialist_requires_a_document_and_the_session_is_gated(world, client_for):
+    profile, booking = _booked(world)
+    rec = make_doc(world.a.brand, kind="recording", stage="", title="Recording consent")
+    client = client_for(world.a.specialist, world.a.brand)
+    page = client.get("/specialist/consents/")
+    assert "Recording consent" in page.content.decode()
+    client.post("/specialist/consents/", {"brand": world.a.brand.pk, "documents": [rec.pk]})
+    assert SpecialistConsentRequirement.objects.filter(profile=profile, document=rec).exists()
+    from caredoor.portals.specialist.consents import session_status
+
+    status = session_status(booking)
+    assert not status.can_start and status.blockers == [queries.current_version(rec)]
+    # Another brand's document cannot be required through this page.
+    b_doc = make_doc(world.b.brand)
+    client.post("/specialist/consents/", {"brand": world.a.brand.pk, "documents": [b_doc.pk]})
+    assert not SpecialistConsentRequirement.objects.filter(document=b_doc).exists()
+    # Unticking removes the requirement.
+    client.post("/specialist/consents/", {"brand": world.a.brand.pk})
+    assert session_status(booking).can_start
+    assert ConsentVersion.objects.count() == 2

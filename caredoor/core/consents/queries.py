@@ -27,6 +27,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from caredoor.core.accounts.models import Membership, User
 from caredoor.core.brands.choices import STAGE_ORDER, JourneyStage, Module, stages_due_by
 from caredoor.core.brands.models import Brand
 from caredoor.core.care.models import CareRelationship
@@ -263,3 +264,72 @@ def patient_profiles(user: Any, brand: Brand) -> list[Any]:
             patient=user, brand=brand, ended_at__isnull=True
         ).select_related("profile")
     ]
+
+
+# --- the organization portal's reads --------------------------------------------------------
+
+
+def brands_for_staff(membership: Any) -> QuerySet[Brand]:
+    """Brands whose consents an organization role sees: an operator every brand of the
+    network, a client organization's people the brands it is bound to."""
+    if membership.organization_id is None:
+        return Brand.objects.none()
+    if membership.organization.is_operator:
+        return Brand.objects.filter(network_id=membership.network_id).order_by("name")
+    return membership.organization.brands.filter(network_id=membership.network_id).order_by("name")
+
+
+def access_staff_brand(membership: Any, brand_id: int) -> Brand:
+    try:
+        return brands_for_staff(membership).get(pk=brand_id)
+    except Brand.DoesNotExist:
+        raise Http404 from None
+
+
+def documents_for_staff(membership: Any) -> QuerySet[ConsentDocument]:
+    """Documents an organization role sees: the operator every document of the network; a
+    client organization's people their own and those applying to their brands."""
+    qs = ConsentDocument.objects.filter(network_id=membership.network_id).select_related(
+        "brand", "organization"
+    )
+    if membership.organization_id is None:
+        return qs.none()
+    if membership.organization.is_operator:
+        return qs
+    brands = brands_for_staff(membership)
+    return qs.filter(
+        Q(organization_id=membership.organization_id)
+        | Q(brand__in=brands)
+        | Q(organization__kind=OrgKind.OPERATOR)
+        | Q(organization__brands__in=brands)
+    ).distinct()
+
+
+def access_staff_document(membership: Any, document_id: int) -> ConsentDocument:
+    try:
+        return documents_for_staff(membership).get(pk=document_id)
+    except ConsentDocument.DoesNotExist:
+        raise Http404 from None
+
+
+def can_manage_document(membership: Any, document: ConsentDocument) -> bool:
+    """Operators manage every document of their network; a client organization's admins
+    the documents their organization owns (the caller checked the capability)."""
+    if document.network_id != membership.network_id or membership.organization_id is None:
+        return False
+    if membership.organization.is_operator:
+        return True
+    return document.organization_id == membership.organization_id
+
+
+def sees_patient_names(membership: Any) -> bool:
+    """Operators and clinics (care providers) see who signed; an employer's people only
+    see counts, never names."""
+    org = membership.organization
+    return org is not None and org.kind != OrgKind.EMPLOYER
+
+
+def brand_patients(brand: Brand) -> QuerySet[User]:
+    """The brand's patients (active patient roles on it)."""
+    ids = Membership.objects.active().filter(brand=brand, role="patient").values("user_id")
+    return User.objects.filter(pk__in=ids).order_by("email")
