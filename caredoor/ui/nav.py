@@ -26,6 +26,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Calendar"), "specialist:calendar", None),
         (_("Bookings"), "specialist:bookings", None),
         (_("Patients"), "specialist:patients", None),
+        (_("Consents"), "specialist:consents", None),
         # Session types are reached from the calendar and the availability page.
         (_("Availability"), "specialist:availability", None),
         (_("Profile"), "specialist:onboarding", None),
@@ -44,6 +45,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Intake"), "organization:intake", Capability.MANAGE_INTAKE),
         (_("Feedback"), "organization:feedback", Capability.VIEW_FEEDBACK),
         (_("Care relationships"), "organization:relationships", Capability.VIEW_CARE),
+        (_("Consents"), "organization:consents", Capability.VIEW_CONSENTS),
         (_("People"), "organization:members", Capability.VIEW_MEMBERS),
         (_("Audit trail"), "organization:audit", Capability.VIEW_AUDIT),
         (_("Account"), "organization:account", None),

@@ -81,6 +81,8 @@ class Capability(models.TextChoices):
     REVIEW_SPECIALISTS = "specialists.review", _("Review specialists' profiles")
     MANAGE_LISTINGS = "listings.manage", _("Approve specialists' listings on brands")
     CONFIGURE_ONBOARDING = "onboarding.configure", _("Configure specialist onboarding")
+    MANAGE_CONSENTS = "consents.manage", _("Publish consent documents and their versions")
+    VIEW_CONSENTS = "consents.view", _("See patients' consent status (employers: counts only)")
     ALLOCATE_PATIENTS = "patients.allocate", _("Allocate specialists to patients' requests")
     MANAGE_INTAKE = "intake.manage", _("Build intake questionnaires")
     VIEW_FEEDBACK = "feedback.view", _("See patient feedback (employers: brand totals only)")
@@ -95,6 +97,8 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.REVIEW_SPECIALISTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.MANAGE_LISTINGS: frozenset({Role.OPERATOR}),
     Capability.CONFIGURE_ONBOARDING: frozenset({Role.OPERATOR}),
+    Capability.MANAGE_CONSENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
+    Capability.VIEW_CONSENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.ALLOCATE_PATIENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.MANAGE_INTAKE: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
     Capability.VIEW_FEEDBACK: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),

@@ -2,12 +2,12 @@ from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common.auth_views import portal_login
-from caredoor.portals.organization import intake
 from caredoor.portals.organization import (
     assisted,
     audit,
     booking_policy,
     brands,
+    intake,
     listings,
     matching_settings,
     members,
@@ -16,6 +16,7 @@ from caredoor.portals.organization import (
     specialists,
     views,
 )
+from caredoor.portals.organization import consents as consent_views
 from caredoor.portals.organization import feedback as feedback_views
 
 app_name = "organization"
@@ -138,5 +139,19 @@ urlpatterns = [
         "intake/<int:questionnaire_id>/questions/<slug:key>/move/",
         intake.question_move,
         name="intake_question_move",
+    ),
+    # consent documents and patients' consent status
+    path("consents/", consent_views.document_list, name="consents"),
+    path("consents/new/", consent_views.document_create, name="consent_new"),
+    path("consents/status/", consent_views.consent_status_page, name="consent_status"),
+    path(
+        "consents/<int:document_id>/",
+        consent_views.document_detail,
+        name="consent_document",
+    ),
+    path(
+        "consents/<int:document_id>/active/",
+        consent_views.document_active,
+        name="consent_active",
     ),
 ]

@@ -5,6 +5,7 @@ from caredoor.portals.common import notifications
 from caredoor.portals.common.auth_views import portal_login
 from caredoor.portals.specialist import (
     booking_urls,
+    intake,
     listings,
     onboarding,
     patients,
@@ -12,9 +13,9 @@ from caredoor.portals.specialist import (
     scheduling,
     views,
 )
-from caredoor.portals.specialist.calendar_feed import calendar_feed
-from caredoor.portals.specialist import intake
+from caredoor.portals.specialist import consents as consent_views
 from caredoor.portals.specialist import feedback as feedback_views
+from caredoor.portals.specialist.calendar_feed import calendar_feed
 
 app_name = "specialist"
 urlpatterns = [
@@ -92,4 +93,6 @@ urlpatterns = [
     ),
     # bookings, proposals, requests, series and booking rules
     *booking_urls.urlpatterns,
+    # consents the specialist requires before their sessions
+    path("consents/", consent_views.requirements, name="consents"),
 ]
