@@ -18,6 +18,9 @@ from typing import Any
 from allauth.account.adapter import get_adapter
 from allauth.account.app_settings import EmailVerificationMethod
 from allauth.account.forms import SignupForm
+from allauth.account.internal.flows.email_verification import (
+    add_email_verification_sent_message,
+)
 from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
 from allauth.account.internal.flows.signup import complete_signup
 from allauth.account.models import EmailAddress
@@ -252,7 +255,9 @@ class PatientSignupForm(ConsentFields, SignupForm):
         has an account gets an email saying so. Both see the same "check your email" page."""
         adapter = get_adapter(request)
         if self.account_already_exists:
-            adapter.send_account_already_exists_mail(self.cleaned_data["email"])
+            email = self.cleaned_data["email"]
+            adapter.send_account_already_exists_mail(email)
+            add_email_verification_sent_message(request, email, signup=True)
             return adapter.respond_email_verification_sent(request, None)
         user = self.save(request)
         return complete_signup(
