@@ -248,8 +248,7 @@ def test_run_match_keeps_an_encrypted_shortlist_with_reasons(world, trio):
     match = actions.do_run_match(user=world.a.patient, brand=world.a.brand, answers=answers)
     assert match.profile_ids == [dora.pk, greta.pk]  # Eli speaks no German
     assert (
-        "specializations" not in match.answers_encrypted
-        and '"code"' not in match.reasons_encrypted
+        "specializations" not in match.answers_encrypted and '"code"' not in match.reasons_encrypted
     )
     read = actions.read_match(match, reader=world.a.patient, role="patient")
     assert read.answers == answers
