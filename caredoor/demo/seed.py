@@ -18,6 +18,7 @@ from caredoor.core.organizations.actions import do_create_organization
 from caredoor.core.organizations.models import Organization
 from caredoor.demo import data
 from caredoor.demo.seed_care import seed_care
+from caredoor.demo.seed_consents import seed_consents
 from caredoor.demo.seed_feedback import seed_feedback
 from caredoor.demo.seed_intake import seed_intake
 from caredoor.demo.seed_matching import seed_matching
@@ -107,6 +108,7 @@ def seed(log=print) -> None:  # type: ignore[no-untyped-def]
     seed_care(brands, log=log)
     seed_intake(brands, log=log)
     seed_matching(brands, log=log)
+    seed_consents(brands, log=log)
     admin, created = _user(*data.SUPERUSER, superuser=True)
     if created:
         log(f"{'Django admin':<20} {admin.email}")
