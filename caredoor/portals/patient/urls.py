@@ -2,11 +2,19 @@ from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.portals.common import notifications
-from caredoor.portals.patient import assisted, intake, matching
-from caredoor.portals.patient import booking, care, directory, sessions, views
+from caredoor.portals.patient import (
+    assisted,
+    booking,
+    care,
+    directory,
+    intake,
+    matching,
+    session_start,
+    sessions,
+    views,
+)
 from caredoor.portals.patient import consents as consent_views
 from caredoor.portals.patient import feedback as feedback_views
-from caredoor.portals.patient import session_start
 
 app_name = "patient"
 urlpatterns = [
