@@ -17,6 +17,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Find my specialist"), "patient:match", None),
         (_("Ask our team"), "patient:assisted", None),
         (_("My sessions"), "patient:bookings", None),
+        (_("My documents"), "patient:consents", None),
         (_("Questionnaires"), "patient:intake_list", None),
         (_("Notifications"), "patient:notifications", None),
         (_("Account"), "patient:account", None),
