@@ -18,6 +18,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Ask our team"), "patient:assisted", None),
         (_("My sessions"), "patient:bookings", None),
         (_("My documents"), "patient:consents", None),
+        (_("My specialists"), "patient:care", None),
         (_("Questionnaires"), "patient:intake_list", None),
         (_("Notifications"), "patient:notifications", None),
         (_("Account"), "patient:account", None),
@@ -44,8 +45,8 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Onboarding"), "organization:onboarding", Capability.CONFIGURE_ONBOARDING),
         (_("Patient requests"), "organization:assisted", Capability.ALLOCATE_PATIENTS),
         (_("Intake"), "organization:intake", Capability.MANAGE_INTAKE),
-        (_("Feedback"), "organization:feedback", Capability.VIEW_FEEDBACK),
         (_("Care relationships"), "organization:relationships", Capability.VIEW_CARE),
+        (_("Feedback"), "organization:feedback", Capability.VIEW_FEEDBACK),
         (_("Consents"), "organization:consents", Capability.VIEW_CONSENTS),
         (_("People"), "organization:members", Capability.VIEW_MEMBERS),
         (_("Audit trail"), "organization:audit", Capability.VIEW_AUDIT),
@@ -65,9 +66,7 @@ NAV_WHEN: dict[str, Callable[[Any], bool]] = {
     "patient:specialists": lambda brand: (
         brand is not None and brand.journey_mode == JourneyMode.DIRECTORY
     ),
-    "patient:match": lambda brand: (
-        brand is not None and brand.journey_mode == JourneyMode.MATCHING
-    ),
+    "patient:match": lambda brand: brand is not None and brand.journey_mode == JourneyMode.MATCHING,
     "patient:assisted": lambda brand: (
         brand is not None and brand.journey_mode == JourneyMode.ASSISTED
     ),

@@ -83,9 +83,9 @@ class Capability(models.TextChoices):
     CONFIGURE_ONBOARDING = "onboarding.configure", _("Configure specialist onboarding")
     MANAGE_CONSENTS = "consents.manage", _("Publish consent documents and their versions")
     VIEW_CONSENTS = "consents.view", _("See patients' consent status (employers: counts only)")
-    ALLOCATE_PATIENTS = "patients.allocate", _("Allocate specialists to patients' requests")
-    MANAGE_INTAKE = "intake.manage", _("Build intake questionnaires")
     VIEW_FEEDBACK = "feedback.view", _("See patient feedback (employers: brand totals only)")
+    MANAGE_INTAKE = "intake.manage", _("Build intake questionnaires")
+    ALLOCATE_PATIENTS = "patients.allocate", _("Allocate specialists to patients' requests")
     VIEW_CARE = "care.view", _("See care relationships (employers: counts only)")
 
 
@@ -99,9 +99,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.CONFIGURE_ONBOARDING: frozenset({Role.OPERATOR}),
     Capability.MANAGE_CONSENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
     Capability.VIEW_CONSENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
-    Capability.ALLOCATE_PATIENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
-    Capability.MANAGE_INTAKE: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
     Capability.VIEW_FEEDBACK: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
+    Capability.MANAGE_INTAKE: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
+    Capability.ALLOCATE_PATIENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.VIEW_CARE: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
 }
 

@@ -57,12 +57,6 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("audit/", audit.audit_trail, name="audit"),
-    path("relationships/", relationships.relationship_list, name="relationships"),
-    # assisted scheduling: patients' requests waiting for a specialist
-    path("assisted/", assisted.queue, name="assisted"),
-    path("assisted/<int:request_id>/", assisted.detail, name="assisted_detail"),
-    path("assisted/<int:request_id>/allocate/", assisted.allocate, name="assisted_allocate"),
-    path("assisted/<int:request_id>/close/", assisted.close, name="assisted_close"),
     # patient feedback: results, comments, and a brand's questions
     path("feedback/", feedback_views.overview, name="feedback"),
     path(
@@ -71,6 +65,12 @@ urlpatterns = [
         name="feedback_comments",
     ),
     path("brands/<int:brand_id>/feedback/", feedback_views.brand_settings, name="brand_feedback"),
+    # assisted scheduling: patients' requests waiting for a specialist
+    path("assisted/", assisted.queue, name="assisted"),
+    path("assisted/<int:request_id>/", assisted.detail, name="assisted_detail"),
+    path("assisted/<int:request_id>/allocate/", assisted.allocate, name="assisted_allocate"),
+    path("assisted/<int:request_id>/close/", assisted.close, name="assisted_close"),
+    path("relationships/", relationships.relationship_list, name="relationships"),
     # specialists: review, relationship, files
     path("specialists/", specialists.queue, name="specialists"),
     path("specialists/<int:profile_id>/", specialists.review, name="specialist_review"),

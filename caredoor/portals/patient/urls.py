@@ -54,12 +54,12 @@ urlpatterns = [
         assisted.assisted_withdraw,
         name="assisted_withdraw",
     ),
+    # my specialists (care relationships on this brand)
+    path("care/", care.my_specialists, name="care"),
     # intake questionnaires (docs/intake.md)
     path("intake/", intake.intake_list, name="intake_list"),
     path("intake/<int:questionnaire_id>/", intake.intake_form, name="intake"),
     # my sessions
-    # my specialists (care relationships on this brand)
-    path("care/", care.my_specialists, name="care"),
     path("sessions/", sessions.bookings, name="bookings"),
     path("sessions/<int:booking_id>/", sessions.booking_detail, name="booking"),
     path("sessions/<int:booking_id>/accept/", sessions.proposal_accept, name="proposal_accept"),
@@ -81,9 +81,7 @@ urlpatterns = [
     # consents: my documents, guided signing, withdrawal; joining a session (gated)
     path("consents/", consent_views.consent_list, name="consents"),
     path("consents/sign/", consent_views.consent_sign, name="consents_sign"),
-    path(
-        "consents/versions/<int:version_id>/", consent_views.consent_read, name="consents_read"
-    ),
+    path("consents/versions/<int:version_id>/", consent_views.consent_read, name="consents_read"),
     path(
         "consents/<int:signature_id>/withdraw/",
         consent_views.consent_withdraw,

@@ -80,8 +80,6 @@ urlpatterns = [
     path("feedback/", feedback_views.feedback, name="feedback"),
     # the secret calendar subscription (ICS feed)
     path("calendar/subscription/", calendar_feed, name="calendar_feed"),
-    # a patient's intake answers (docs/intake.md)
-    path("intake/<int:relationship_id>/", intake.intake_answers, name="intake_answers"),
     # patients: care relationships, one patient's record, private notes
     path("patients/", patients.patient_list, name="patients"),
     path("patients/<int:rel_id>/", patients.patient_record, name="patient"),
@@ -91,6 +89,8 @@ urlpatterns = [
         patients.note_edit,
         name="patient_note_edit",
     ),
+    # a patient's intake answers (docs/intake.md)
+    path("intake/<int:relationship_id>/", intake.intake_answers, name="intake_answers"),
     # bookings, proposals, requests, series and booking rules
     *booking_urls.urlpatterns,
     # consents the specialist requires before their sessions
