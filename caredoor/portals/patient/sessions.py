@@ -41,9 +41,11 @@ from caredoor.core.booking.models import (
 )
 from caredoor.core.booking.proposals import do_accept_proposal, do_decline_proposal
 from caredoor.core.booking.requests import do_withdraw_request, preferred_windows
+from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.feedback.queries import due_feedback
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.patient import booking_display as show
+from caredoor.portals.patient import journey
 from caredoor.portals.patient.booking import zone_form
 from caredoor.portals.patient.booking_forms import CancelForm
 
@@ -289,6 +291,17 @@ def _back(request: HttpRequest, booking: Booking) -> HttpResponse:
 @portal_view(PORTAL)
 def proposal_accept(request: HttpRequest, ctx: PortalContext, booking_id: int) -> HttpResponse:
     booking = _booking(request, ctx, booking_id)
+    # Consents and intake due before booking come first; the proposal waits on its page.
+    gated = journey.gate(
+        request,
+        booking.brand,
+        JourneyStage.BOOKING,
+        next_url=reverse("patient:booking", args=[booking.pk]),
+        profile=booking.profile,
+    )
+    if gated is not None:
+        messages.info(request, _("Please complete these steps first, then accept the time."))
+        return gated
     try:
         booking = do_accept_proposal(booking, actor=request.user, request=request)
     except ValidationError as exc:

@@ -39,6 +39,7 @@ from caredoor.portals.specialist.booking_forms import (
     RescheduleForm,
     SeriesChangeForm,
 )
+from caredoor.portals.specialist.consents import session_status
 
 PORTAL = Portal.SPECIALIST
 OPEN = (BookingStatus.CONFIRMED, BookingStatus.PENDING_PAYMENT)
@@ -235,6 +236,10 @@ def _detail(
         "suggestions": (
             support.upcoming_slots(booking.session_type, zone) if moves.reschedule else []
         ),
+        # Whether the session may start: consents the patient still has to sign.
+        "consent_session": session_status(booking)
+        if booking.status == BookingStatus.CONFIRMED and booking.end > timezone.now()
+        else None,
         **support.zone_context(profile),
     }
     return render(request, "specialist/booking_detail.html", context, status=status)
