@@ -99,6 +99,9 @@ def test_the_demo_has_hours_and_open_bookings_through_the_actions(tmp_path, sett
             "status", flat=True
         )
     )
-    assert statuses == sorted([BookingStatus.CONFIRMED, BookingStatus.PROPOSED])
+    # A confirmed session, an open proposal, and a past one waiting for her feedback.
+    assert statuses == sorted(
+        [BookingStatus.CONFIRMED, BookingStatus.PROPOSED, BookingStatus.COMPLETED]
+    )
     assert AvailabilityRequest.objects.filter(status="requested").count() == 1
     assert verify_chain().ok
