@@ -157,7 +157,7 @@ def next_steps(request: HttpRequest, brand: Brand, now: datetime, zone: ZoneInfo
                 "feedback",
                 _("How was your session with %(name)s?") % {"name": show.specialist_name(done)},
                 reverse("patient:feedback", args=[done.pk]),
-                _("Two quick questions; you can skip them."),
+                _("A few quick questions; you can skip them."),
             )
         )
     steps += _follow_ups(request, brand, mine, now)
