@@ -7,7 +7,6 @@ does is left to the browser.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
 from types import SimpleNamespace
@@ -176,10 +175,10 @@ def watch(page: Page) -> list[str]:
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(str(exc)))
-    report: Callable[..., None] = lambda r: (  # noqa: E731
-        problems.append(f"{r.status} {r.url}")
-        if r.status >= 400 and "/favicon" not in r.url
-        else None
-    )
-    page.on("response", report)
+
+    def failed(response) -> None:  # type: ignore[no-untyped-def]
+        if response.status >= 400 and "/favicon" not in response.url:
+            problems.append(f"{response.status} {response.url}")
+
+    page.on("response", failed)
     return problems

@@ -34,7 +34,9 @@ from caredoor.core.consents.models import ConsentSignature
 from caredoor.core.feedback.models import FeedbackResponse
 from caredoor.core.intake.actions import read_answers
 from caredoor.core.intake.models import IntakeResponse
+from caredoor.core.specialists.actions import do_register_specialist
 from caredoor.portals.patient.booking_display import slot_value
+from tests import factories
 from tests.e2e.conftest import DESKTOP, BrandWorld
 from tests.e2e.journey_fixtures import fixed_price, marketplace, watch
 from tests.e2e.test_portals import sign_in
@@ -117,7 +119,10 @@ def test_a_new_patient_goes_from_the_landing_page_to_a_booking_and_gives_feedbac
     expect(page.get_by_role("heading", level=1)).to_contain_text("Amelie Fournier")
     page.get_by_role("link", name="See free times").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Book a session with Amelie Fournier")
-    day = page.locator(".slot-day:not(.slot-day--empty)").nth(1)
+    # Next week is wholly ahead, so every day there has her hours, whatever today is.
+    page.get_by_role("link", name="Next week").click()
+    expect(page.locator(".slot-day:not(.slot-day--empty)")).to_have_count(7)
+    day = page.locator(".slot-day").nth(1)
     chosen = day.locator("button.slot").nth(2)
     chosen_start = chosen.get_attribute("value")
     assert chosen_start
@@ -238,8 +243,6 @@ def test_a_new_patient_goes_from_the_landing_page_to_a_booking_and_gives_feedbac
 def _answers_are_private(site, booking, rel, *, secret: str) -> None:  # type: ignore[no-untyped-def]
     """The allocated specialist reads the intake; another specialist of the brand (404) and
     the brand's affiliate (refused by the portal) do not."""
-    from tests import factories
-
     url = f"/specialist/intake/{rel.pk}/"
 
     def get(user):  # type: ignore[no-untyped-def]
@@ -251,8 +254,6 @@ def _answers_are_private(site, booking, rel, *, secret: str) -> None:  # type: i
     assert own.status_code == 200 and secret in own.content.decode()
     other = factories.make_user("other.journey.specialist@example.test")
     factories.grant(other, "specialist", network=site.brand.network)
-    from caredoor.core.specialists.actions import do_register_specialist
-
     do_register_specialist(other, site.brand)
     for user, status in ((other, 404), (site.people["affiliate"], 403)):
         response = get(user)
