@@ -139,3 +139,28 @@ def test_a_completed_sessions_page_offers_feedback_and_a_follow_up(world, client
     page = client.get(f"/sessions/{booking.pk}/").content.decode()
     assert f"/feedback/{booking.pk}/" in page
     assert f"/specialists/{profile.pk}/book/" in page
+
+
+def test_terms_whose_deadline_has_passed_say_so_instead_of_a_past_time():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from caredoor.portals.patient.booking_display import policy_lines
+
+    zone = ZoneInfo("Europe/Berlin")
+    start = datetime(2030, 5, 6, 10, 0, tzinfo=zone)
+    terms = {
+        "cancel_notice_hours": 24,
+        "late_cancel_fee_percent": 50,
+        "no_show_fee_percent": 100,
+        "reschedule_notice_hours": 12,
+    }
+    early = policy_lines(terms, start, zone, now=start - timedelta(days=3))
+    assert any(line.startswith("Free cancellation until 24 hours before") for line in early)
+    assert any(line.startswith("You can move the session until 12 hours before") for line in early)
+    late = policy_lines(terms, start, zone, now=start - timedelta(hours=5))
+    assert "The free cancellation window has passed: cancelling is charged 50\xa0%." in late or any(
+        "window has passed" in line for line in late
+    )
+    assert not any("Free cancellation until" in line for line in late)
+    assert "The session can no longer be moved; you can still cancel it." in late

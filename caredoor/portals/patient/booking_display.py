@@ -459,8 +459,12 @@ def _value(policy: dict[str, Any], key: str) -> int:
     return int(value if value is not None else DEFAULTS[key])
 
 
-def policy_lines(policy: dict[str, Any], start: datetime, zone: ZoneInfo) -> list[str]:
-    """The cancellation, no-show and rescheduling terms of a session at ``start``."""
+def policy_lines(
+    policy: dict[str, Any], start: datetime, zone: ZoneInfo, *, now: datetime | None = None
+) -> list[str]:
+    """The cancellation, no-show and rescheduling terms of a session at ``start``, as they
+    stand ``now`` (a deadline already passed is said so, not shown as a past time)."""
+    now = now or timezone.now()
     cancel_hours = _value(policy, "cancel_notice_hours")
     late_fee = _value(policy, "late_cancel_fee_percent")
     no_show_fee = _value(policy, "no_show_fee_percent")
@@ -468,6 +472,11 @@ def policy_lines(policy: dict[str, Any], start: datetime, zone: ZoneInfo) -> lis
     lines = []
     if late_fee == 0:
         lines.append(_("You can cancel free of charge until the session starts."))
+    elif start - timedelta(hours=cancel_hours) <= now:
+        lines.append(
+            _("The free cancellation window has passed: cancelling is charged %(fee)s.")
+            % {"fee": percent(late_fee)}
+        )
     else:
         lines.append(
             ngettext(
@@ -487,6 +496,9 @@ def policy_lines(policy: dict[str, Any], start: datetime, zone: ZoneInfo) -> lis
         lines.append(_("A missed session is not charged."))
     else:
         lines.append(_("A missed session is charged %(fee)s.") % {"fee": percent(no_show_fee)})
+    if start - timedelta(hours=move_hours) <= now:
+        lines.append(_("The session can no longer be moved; you can still cancel it."))
+        return lines
     lines.append(
         ngettext(
             "You can move the session until %(n)s hour before (%(when)s).",

@@ -66,7 +66,8 @@ def pending_steps(
         title = _("Sign: %(title)s") % {"title": due[0].document.title}
     else:
         title = ngettext("Sign %(n)d document", "Sign %(n)d documents", len(due)) % {"n": len(due)}
-    detail = ", ".join(v.document.title for v in due)
+    # The title names a single document already; several are listed in the detail.
+    detail = ", ".join(v.document.title for v in due) if len(due) > 1 else ""
     return [Step(kind="consent", title=title, url=_sign_url(stage, profile), detail=detail)]
 
 

@@ -125,7 +125,8 @@ def next_steps(request: HttpRequest, brand: Brand, now: datetime, zone: ZoneInfo
         for step in journey.pending_steps(
             request, brand, JourneyStage.SESSION, profile=first.profile
         ):
-            steps.append(Step(step.kind, step.title, step.url, step.detail or before))
+            detail = f"{before} · {step.detail}" if step.detail else before
+            steps.append(Step(step.kind, step.title, step.url, detail))
     else:
         steps += journey.pending_steps(request, brand, JourneyStage.BOOKING)
     proposals = mine.filter(status=BookingStatus.PROPOSED, expires_at__gt=now).count()
