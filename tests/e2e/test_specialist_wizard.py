@@ -171,7 +171,7 @@ def test_a_specialist_registers_completes_the_wizard_and_is_listed(
     try:
         patient_page = visitor.new_page()
         patient_page.goto(f"{base}/specialists/")
-        patient_page.get_by_role("link", name="Dr. Wanda Walker").click()
+        patient_page.get_by_role("link", name="Dr. Wanda Walker", exact=True).click()
         expect(patient_page.locator("h1")).to_have_text("Dr. Wanda Walker")
         expect(patient_page.locator(".sp-price")).to_contain_text("75.00 EUR")
         patient_page.wait_for_function(
