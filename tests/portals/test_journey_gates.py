@@ -31,9 +31,7 @@ def _document(world, stage: str, title: str):  # type: ignore[no-untyped-def]
     )
 
 
-def test_accepting_a_proposal_first_asks_for_the_consents_due_before_booking(
-    world, client_for
-):
+def test_accepting_a_proposal_first_asks_for_the_consents_due_before_booking(world, client_for):
     _with_consents(world.a.brand)
     profile = listed_with_hours(world.a)[0]
     session_type = make_type(profile)
