@@ -27,8 +27,13 @@ def _nav(request: HttpRequest, ctx: Any) -> list[dict[str, Any]]:
             items.append({"label": label, "url": reverse(name), "current": False})
         except NoReverseMatch:
             continue
-    # The current entry is the one whose URL is the longest prefix of the path.
-    matches = [i for i in items if request.path.startswith(i["url"])]
+    # The current entry is the one whose URL is the longest prefix of the path; the patient
+    # home ("/") is current only on itself, not on pages outside the navigation.
+    matches = [
+        i
+        for i in items
+        if request.path.startswith(i["url"]) and (i["url"] != "/" or request.path == "/")
+    ]
     if matches:
         max(matches, key=lambda i: len(i["url"]))["current"] = True
     return items

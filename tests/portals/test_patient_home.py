@@ -164,3 +164,13 @@ def test_terms_whose_deadline_has_passed_say_so_instead_of_a_past_time():
     )
     assert not any("Free cancellation until" in line for line in late)
     assert "The session can no longer be moved; you can still cancel it." in late
+
+
+def test_home_is_not_the_current_page_on_pages_outside_the_navigation(world, client_for):
+    world.a.brand.journey_mode = JourneyMode.MATCHING
+    world.a.brand.save(update_fields=["journey_mode"])
+    profile = listed_with_hours(world.a)[0]
+    client = client_for(world.a.patient, world.a.brand)
+    assert 'href="/" aria-current="page"' in _page(client)
+    page = client.get(f"/specialists/{profile.pk}/").content.decode()
+    assert 'href="/" aria-current="page"' not in page
