@@ -139,6 +139,8 @@ def test_a_completed_sessions_page_offers_feedback_and_a_follow_up(world, client
     page = client.get(f"/sessions/{booking.pk}/").content.decode()
     assert f"/feedback/{booking.pk}/" in page
     assert f"/specialists/{profile.pk}/book/" in page
+    # A past session shows the terms as agreed, not "cancelling is charged" now.
+    assert "window has passed" not in page and "can no longer be moved" not in page
 
 
 def test_terms_whose_deadline_has_passed_say_so_instead_of_a_past_time():
@@ -158,6 +160,8 @@ def test_terms_whose_deadline_has_passed_say_so_instead_of_a_past_time():
     early = policy_lines(terms, start, zone, now=start - timedelta(days=3))
     assert any(line.startswith("Free cancellation until 24 hours before") for line in early)
     assert any(line.startswith("You can move the session until 12 hours before") for line in early)
+    # Without ``now``: the terms as agreed, with their deadlines (a past session's page).
+    assert policy_lines(terms, start, zone) == early
     late = policy_lines(terms, start, zone, now=start - timedelta(hours=5))
     assert "The free cancellation window has passed: cancelling is charged 50\xa0%." in late or any(
         "window has passed" in line for line in late

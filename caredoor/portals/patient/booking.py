@@ -237,7 +237,9 @@ def book_confirm(request: HttpRequest, ctx: PortalContext, profile_id: int) -> H
         "zone_label": show.zone_label(zone_name, start),
         "end_clock": show.clock(start + timedelta(minutes=session_type.duration_minutes), zone),
         "price": sp.price.display,
-        "policy_lines": show.policy_lines(policy.effective(brand, profile_id), start, zone),
+        "policy_lines": show.policy_lines(
+            policy.effective(brand, profile_id), start, zone, now=now
+        ),
         "error": error,
         "refusal": refusal,
         "alternatives": show.slot_views(alternatives, zone, now),

@@ -462,9 +462,9 @@ def _value(policy: dict[str, Any], key: str) -> int:
 def policy_lines(
     policy: dict[str, Any], start: datetime, zone: ZoneInfo, *, now: datetime | None = None
 ) -> list[str]:
-    """The cancellation, no-show and rescheduling terms of a session at ``start``, as they
-    stand ``now`` (a deadline already passed is said so, not shown as a past time)."""
-    now = now or timezone.now()
+    """The cancellation, no-show and rescheduling terms of a session at ``start``; with
+    ``now``, as they stand then (a deadline already passed is said so, not shown as a past
+    time), without it as they were agreed."""
     cancel_hours = _value(policy, "cancel_notice_hours")
     late_fee = _value(policy, "late_cancel_fee_percent")
     no_show_fee = _value(policy, "no_show_fee_percent")
@@ -472,7 +472,7 @@ def policy_lines(
     lines = []
     if late_fee == 0:
         lines.append(_("You can cancel free of charge until the session starts."))
-    elif start - timedelta(hours=cancel_hours) <= now:
+    elif now is not None and start - timedelta(hours=cancel_hours) <= now:
         lines.append(
             _("The free cancellation window has passed: cancelling is charged %(fee)s.")
             % {"fee": percent(late_fee)}
@@ -496,7 +496,7 @@ def policy_lines(
         lines.append(_("A missed session is not charged."))
     else:
         lines.append(_("A missed session is charged %(fee)s.") % {"fee": percent(no_show_fee)})
-    if start - timedelta(hours=move_hours) <= now:
+    if now is not None and start - timedelta(hours=move_hours) <= now:
         lines.append(_("The session can no longer be moved; you can still cancel it."))
         return lines
     lines.append(

@@ -236,12 +236,12 @@ def booking_detail(request: HttpRequest, ctx: PortalContext, booking_id: int) ->
         "duration": show.minutes_text(booking.session_type.duration_minutes),
         "zone_label": show.zone_label(zone_name, booking.start),
         "zone_form": zone_form(request, zone_name),
-        # Upcoming: the terms as they stand now; otherwise as they were when it was made.
+        # Upcoming: the terms as they stand now; otherwise as they were agreed.
         "policy_lines": show.policy_lines(
             booking.policy,
             booking.start,
             zone,
-            now=now if show.is_upcoming(booking, now) else booking.created_at,
+            now=now if show.is_upcoming(booking, now) else None,
         ),
         "is_open_proposal": booking.status == BookingStatus.PROPOSED
         and not show.lapsed(booking, now),
