@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from caredoor.core.accounts import emails
 from caredoor.core.accounts.models import Invitation, Membership, User
 from caredoor.core.accounts.policy import GRANTABLE_ROLES, ROLE_SCOPE, Role, Scope
-from caredoor.core.brands.choices import SignInMethod, Visibility
+from caredoor.core.brands.choices import SignInMethod
 from caredoor.core.brands.models import Brand, Network
 from caredoor.core.compliance import audit
 from caredoor.core.organizations.models import Organization
@@ -336,7 +336,7 @@ def sign_up_method(brand: Brand | None) -> str | None:
 
     Private brands are closed (invitation or SSO only). A brand with passwords asks for
     one; otherwise the account is confirmed by an emailed code, else by a magic link."""
-    if brand is None or brand.visibility != Visibility.PUBLIC:
+    if brand is None or brand.is_private:
         return None
     return next((m for m in SIGN_UP_METHODS if brand.allows_sign_in(m)), None)
 
@@ -345,7 +345,7 @@ def may_join(user: Any, brand: Brand | None) -> bool:
     """A signed-in person without a patient role here may join a public brand."""
     return bool(
         brand is not None
-        and brand.visibility == Visibility.PUBLIC
+        and not brand.is_private
         and getattr(user, "is_authenticated", False)
         and not Membership.objects.active()
         .filter(user=user, role=Role.PATIENT, brand=brand)

@@ -310,7 +310,7 @@ def join_brand(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
     if not actions.may_join(request.user, brand):
-        if brand.visibility == "public":  # already a patient here
+        if not brand.is_private:  # already a patient here
             return redirect(_safe_next(request))
         raise Http404
     form = JoinBrandForm(request.POST or None, brand=brand)
