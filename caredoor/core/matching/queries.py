@@ -5,7 +5,7 @@ and forbidden alike.
 ranking rules take (``ranking.Candidate``): published languages, specializations and
 formats, whether they accept new patients, their active care relationships (on every
 brand of the network: capacity is the specialist's whole practice) and their first free
-slot (the batch ``booking.queries.next_available``).
+slot (``search.first_free_times``, as the directory shows it).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from django.http import Http404
 from caredoor.core.accounts.models import Membership
 from caredoor.core.accounts.policy import Role
 from caredoor.core.booking.models import Booking, BookingStatus
-from caredoor.core.booking.queries import next_available
 from caredoor.core.brands.models import Brand
 from caredoor.core.care.models import CareRelationship
 from caredoor.core.matching.models import (
@@ -31,8 +30,8 @@ from caredoor.core.matching.models import (
     MatchRequest,
 )
 from caredoor.core.matching.ranking import Candidate, Rules
-from caredoor.core.scheduling.models import SessionType
-from caredoor.core.specialists.choices import SPOKEN_LANGUAGES, TermKind
+from caredoor.core.matching.search import first_free_times
+from caredoor.core.specialists.choices import TermKind
 from caredoor.core.specialists.models import PublishedProfile, Term
 from caredoor.core.specialists.queries import public_profiles_on, terms_for
 
@@ -62,15 +61,6 @@ def rules_of(settings: MatchingSettings) -> Rules:
 # --- the questionnaire's choices ---------------------------------------------------------------
 
 
-def language_choices(brand: Brand) -> list[tuple[str, str]]:
-    """The languages the brand's listed specialists work in, by name."""
-    codes: set[str] = set()
-    for data in public_profiles_on(brand).values_list("data", flat=True):
-        langs = (data or {}).get("languages") or []
-        codes.update(c for c in langs if isinstance(c, str) and c in SPOKEN_LANGUAGES)
-    return sorted(((c, str(SPOKEN_LANGUAGES[c])) for c in codes), key=lambda pair: pair[1])
-
-
 def specialization_choices(brand: Brand) -> QuerySet[Term]:
     """The network's specializations (the vocabulary specialists choose from)."""
     return terms_for(brand.network_id, TermKind.SPECIALIZATION)
@@ -94,26 +84,6 @@ def active_patient_counts(profile_ids: Iterable[int]) -> dict[int, int]:
     )
 
 
-def first_free_slots(
-    brand: Brand, profile_ids: Iterable[int], *, now: datetime, days: int, direct_only: bool
-) -> dict[int, datetime]:
-    """Per specialist, the start of the first free slot within ``days`` over the session
-    types offered on ``brand`` (only those patients book directly, with ``direct_only``)."""
-    types = SessionType.objects.filter(
-        Q(brand__isnull=True) | Q(brand=brand), is_active=True, profile_id__in=list(profile_ids)
-    ).select_related("profile")
-    if direct_only:
-        types = types.filter(direct_booking=True)
-    types = list(types)
-    found = next_available(types, now=now, days=days) if types else {}
-    first: dict[int, datetime] = {}
-    for st in types:
-        slot = found.get(st.pk)
-        if slot is not None and (st.profile_id not in first or slot.start < first[st.profile_id]):
-            first[st.profile_id] = slot.start
-    return first
-
-
 def candidates(
     brand: Brand, *, now: datetime, days: int, direct_only: bool = True
 ) -> list[Candidate]:
@@ -121,7 +91,7 @@ def candidates(
     published = list(public_profiles_on(brand))
     ids = [p.profile_id for p in published]
     counts = active_patient_counts(ids)
-    free = first_free_slots(brand, ids, now=now, days=days, direct_only=direct_only)
+    free = first_free_times(brand, ids, now=now, days=days, direct_only=direct_only)
     result = []
     for p in published:
         prefs = _prefs(p)
@@ -136,7 +106,7 @@ def candidates(
                 formats=frozenset(f for f in formats if isinstance(f, str)),
                 accepts_new_patients=accepts if isinstance(accepts, bool) else None,
                 active_patients=counts.get(p.profile_id, 0),
-                first_free=free.get(p.profile_id),
+                first_free=free[p.profile_id].slot.start if p.profile_id in free else None,
             )
         )
     return result

@@ -181,18 +181,19 @@ def _relevance(candidates: dict[int, Hit], pks: dict[int, int], query: Directory
             candidates[pks[published_id]].relevance += 1
 
 
-def bookable_types(brand: Brand, profile_ids: list[int]) -> list[SessionType]:
-    """Session types patients of ``brand`` can book directly (the directory's first times)."""
+def bookable_types(
+    brand: Brand, profile_ids: list[int], *, direct_only: bool = True
+) -> list[SessionType]:
+    """Session types offered on ``brand`` (only those patients book directly, with
+    ``direct_only``: the directory's first times)."""
     if not profile_ids:
         return []
-    return list(
-        SessionType.objects.filter(
-            Q(brand__isnull=True) | Q(brand=brand),
-            is_active=True,
-            direct_booking=True,
-            profile_id__in=profile_ids,
-        ).select_related("profile")
+    types = SessionType.objects.filter(
+        Q(brand__isnull=True) | Q(brand=brand), is_active=True, profile_id__in=profile_ids
     )
+    if direct_only:
+        types = types.filter(direct_booking=True)
+    return list(types.select_related("profile"))
 
 
 def first_free_times(
@@ -200,16 +201,19 @@ def first_free_times(
     profile_ids: list[int],
     *,
     now: datetime,
+    days: int = NEXT_AVAILABLE_DAYS,
     start: datetime | None = None,
     until: datetime | None = None,
+    direct_only: bool = True,
 ) -> dict[int, FirstFree]:
-    """Each specialist's first free time over their directly bookable session types: in
-    ``[start, until)`` when given, else within ``NEXT_AVAILABLE_DAYS``. Specialists without
-    one are left out. The ids must already be visible on ``brand``."""
-    types = bookable_types(brand, profile_ids)
+    """Each specialist's first free time over their session types on ``brand`` (directly
+    bookable ones only, with ``direct_only``): in ``[start, until)`` when given, else
+    within ``days``. Specialists without one are left out. The ids must already be visible
+    on ``brand``."""
+    types = bookable_types(brand, profile_ids, direct_only=direct_only)
     if not types:
         return {}
-    found = next_available(types, now=now, days=NEXT_AVAILABLE_DAYS, start=start, until=until)
+    found = next_available(types, now=now, days=days, start=start, until=until)
     owner = {st.pk: st.profile_id for st in types}
     first: dict[int, FirstFree] = {}
     for type_id, slot in sorted(found.items()):

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.brands.models import Brand
-from caredoor.core.matching import actions, queries
+from caredoor.core.matching import actions, queries, search
 from caredoor.core.matching.models import AssistanceRequest, AssistanceStatus, DayPart
 from caredoor.core.specialists.choices import SPOKEN_LANGUAGES
 from caredoor.portals.common.access import PortalContext, portal_view
@@ -68,7 +68,7 @@ class AssistanceForm(forms.Form):
 
     def __init__(self, *args: Any, brand: Brand, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        codes = [c for c, _n in queries.language_choices(brand)] or list(brand.languages)
+        codes = [c for c, _n in search.languages_in_use(brand)] or list(brand.languages)
         self.fields["language"].choices = [
             (c, str(SPOKEN_LANGUAGES.get(c, c))) for c in codes if c in SPOKEN_LANGUAGES
         ]

@@ -30,7 +30,7 @@ from caredoor.core.booking.models import BookingStatus
 from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.brands.models import Brand
 from caredoor.core.care.queries import access_patient_relationship
-from caredoor.core.matching import actions, queries, ranking
+from caredoor.core.matching import actions, queries, ranking, search
 from caredoor.core.matching.models import DayPart, MatchRequest, Soon, SwitchReason
 from caredoor.core.specialists.choices import SPOKEN_LANGUAGES, SessionFormat
 from caredoor.core.specialists.queries import public_listings_on
@@ -83,7 +83,7 @@ class MatchForm(forms.Form):
 
     def __init__(self, *args: Any, brand: Brand, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["languages"].choices = queries.language_choices(brand)
+        self.fields["languages"].choices = search.languages_in_use(brand)
         self.fields["specializations"].choices = [
             (t.pk, t.name) for t in queries.specialization_choices(brand)
         ]
