@@ -627,3 +627,16 @@ def test_the_platform_host_serves_the_brand_pages_to_operators(world, client_for
     assert client.get("/org/brands/").status_code == 200
     assert client.get(edit_url(world.a.brand)).status_code == 200
     assert client.get(edit_url(world.b.brand)).status_code == 404
+
+
+def test_a_brands_page_links_to_its_journey_settings(world, client_for):
+    brand = world.a.brand
+    page = client_for(world.a.operator, brand).get(edit_url(brand)).content.decode()
+    for path in (
+        f"/org/brands/{brand.pk}/booking-rules/",
+        f"/org/brands/{brand.pk}/matching/",
+        f"/org/brands/{brand.pk}/feedback/",
+        "/org/intake/",
+        "/org/consents/",
+    ):
+        assert f'href="{path}"' in page, path
