@@ -315,8 +315,11 @@ def test_operator_saves_a_brands_feedback_questions(world, client_for):
     client = client_for(world.a.operator, world.a.brand)
     body = client.get(settings_url(world.a.brand)).content.decode()
     assert "This brand uses the defaults until you save." in body
-    response = client.post(settings_url(world.a.brand), VALID)
-    assert response.status_code == 302
+    response = client.post(settings_url(world.a.brand), VALID, follow=True)
+    assert response.redirect_chain == [(settings_url(world.a.brand), 302)]
+    body = response.content.decode()
+    assert "The feedback questions of Brand A were saved." in body
+    assert "This brand uses the defaults until you save." not in body
     saved = FeedbackSettings.objects.get(brand=world.a.brand)
     assert not saved.ask_nps and saved.ask_satisfaction
     assert (saved.cadence, saved.every_nth, saved.min_group_size) == ("first_and_nth", 4, 8)

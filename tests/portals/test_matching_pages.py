@@ -212,7 +212,14 @@ def test_matching_settings_page(world, client_for):
     }
     response = operator.post(url, {**data, "shortlist_size": "0"})
     assert response.status_code == 400 and not MatchingSettings.objects.exists()
-    assert operator.post(url, data).status_code == 302
+    # The action's own check (no rule weighs anything) comes back on the form.
+    weightless = {"weight_fit": "0", "weight_soon": "0", "weight_capacity": "0"}
+    response = operator.post(url, {**data, **weightless})
+    assert response.status_code == 400 and not MatchingSettings.objects.exists()
+    assert "Give at least one of the rules a weight above zero." in response.content.decode()
+    response = operator.post(url, data, follow=True)
+    assert response.redirect_chain == [(url, 302)]
+    assert "The matching settings of Brand A were saved." in response.content.decode()
     saved = MatchingSettings.objects.get(brand=world.a.brand)
     assert (saved.shortlist_size, saved.direct_allocation, saved.max_active_patients) == (
         4,

@@ -11,16 +11,13 @@ withheld. Reading comments is audited.
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caredoor.core.accounts.policy import Capability, Portal
-from caredoor.core.accounts.queries import access_brand
 from caredoor.core.feedback import actions
 from caredoor.core.feedback.models import FeedbackSettings
 from caredoor.core.feedback.queries import (
@@ -37,6 +34,7 @@ from caredoor.core.feedback.queries import (
     specialists_for,
 )
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.organization.brand_settings import BrandSettingsForm, brand_settings_page
 
 PORTAL = Portal.ORGANIZATION
 VIEW = Capability.VIEW_FEEDBACK
@@ -126,7 +124,7 @@ def comments(request: HttpRequest, ctx: PortalContext, brand_id: int) -> HttpRes
     )
 
 
-class FeedbackSettingsForm(forms.ModelForm):
+class FeedbackSettingsForm(BrandSettingsForm):
     class Meta:
         model = FeedbackSettings
         fields = list(actions.SETTINGS_FIELDS)
@@ -136,35 +134,15 @@ class FeedbackSettingsForm(forms.ModelForm):
 @portal_view(PORTAL, needs=Capability.MANAGE_BRANDS)
 @require_http_methods(["GET", "POST"])
 def brand_settings(request: HttpRequest, ctx: PortalContext, brand_id: int) -> HttpResponse:
-    brand = access_brand(ctx.membership, brand_id)
-    current = settings_for(brand)
-    form = FeedbackSettingsForm(
-        request.POST if request.method == "POST" else None, instance=settings_for(brand)
-    )
-    if request.method == "POST" and form.is_valid():
-        values = {k: form.cleaned_data[k] for k in actions.SETTINGS_FIELDS}
-        try:
-            actions.do_save_feedback_settings(
-                brand, values, actor=request.user, role=ctx.role, request=request
-            )
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            messages.success(
-                request,
-                _("The feedback questions of %(brand)s were saved.") % {"brand": brand.name},
-            )
-            return redirect("organization:brand_feedback", brand_id=brand.pk)
-    return render(
+    return brand_settings_page(
         request,
-        "organization/feedback/settings.html",
-        {
-            "ctx": ctx,
-            "target_brand": brand,
-            "form": form,
-            "module_on": brand.has_module("feedback"),
-            "saved": current.pk is not None,
-        },
-        status=400 if form.errors else 200,
+        ctx,
+        brand_id,
+        form_class=FeedbackSettingsForm,
+        settings_for=settings_for,
+        save=actions.do_save_feedback_settings,
+        template="organization/feedback/settings.html",
+        saved_message=_("The feedback questions of %(brand)s were saved."),
+        url_name="organization:brand_feedback",
+        extra=lambda brand: {"module_on": brand.has_module("feedback")},
     )
