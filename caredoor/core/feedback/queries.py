@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from caredoor.core.accounts.models import Membership
 from caredoor.core.accounts.policy import Role
@@ -220,6 +221,22 @@ def guard_total(total: Summary, parts: Iterable[Summary]) -> Summary:
     if "nps" in changes:
         changes.update(promoters=0, passives=0, detractors=0)
     return replace(total, **changes) if changes else total
+
+
+#: The periods results are shown for (form choices): a number of days, or "all".
+PERIODS = [
+    ("90", gettext_lazy("Last 90 days")),
+    ("30", gettext_lazy("Last 30 days")),
+    ("365", gettext_lazy("Last 12 months")),
+    ("all", gettext_lazy("All time")),
+]
+DEFAULT_PERIOD = "90"
+
+
+def period_days(value: str | None) -> int | None:
+    """The days of a ``PERIODS`` value (None: all time); no value is the default period."""
+    value = value or DEFAULT_PERIOD
+    return None if value == "all" else int(value)
 
 
 def period_start(days: int | None, *, now: datetime | None = None) -> datetime | None:

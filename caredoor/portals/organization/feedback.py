@@ -21,12 +21,15 @@ from caredoor.core.accounts.policy import Capability, Portal
 from caredoor.core.feedback import actions
 from caredoor.core.feedback.models import FeedbackSettings
 from caredoor.core.feedback.queries import (
+    DEFAULT_PERIOD,
+    PERIODS,
     access_feedback_brand,
     brand_summary,
     comment_responses,
     feedback_brands_for,
     guard_total,
     is_on,
+    period_days,
     period_start,
     sees_specialists,
     settings_for,
@@ -38,14 +41,6 @@ from caredoor.portals.organization.brand_settings import BrandSettingsForm, bran
 
 PORTAL = Portal.ORGANIZATION
 VIEW = Capability.VIEW_FEEDBACK
-
-PERIODS = [
-    ("90", gettext_lazy("Last 90 days")),
-    ("30", gettext_lazy("Last 30 days")),
-    ("365", gettext_lazy("Last 12 months")),
-    ("all", gettext_lazy("All time")),
-]
-DEFAULT_PERIOD = "90"
 
 
 class FilterForm(forms.Form):
@@ -59,8 +54,7 @@ class FilterForm(forms.Form):
         self.fields["brand"].choices = [("", _("All brands")), *((b.pk, b.name) for b in brands)]
 
     def days(self) -> int | None:
-        value = (self.cleaned_data.get("period") if self.is_valid() else None) or DEFAULT_PERIOD
-        return None if value == "all" else int(value)
+        return period_days(self.cleaned_data.get("period") if self.is_valid() else None)
 
     def brand_id(self) -> int | None:
         return self.cleaned_data.get("brand") if self.is_valid() else None

@@ -15,6 +15,9 @@ from django.views.decorators.http import require_GET
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.feedback.queries import (
+    DEFAULT_PERIOD,
+    PERIODS,
+    period_days,
     period_start,
     specialist_feedback_brands,
     specialist_summary,
@@ -24,21 +27,12 @@ from caredoor.portals.common.access import PortalContext, portal_view
 
 PORTAL = Portal.SPECIALIST
 
-PERIODS = [
-    ("90", gettext_lazy("Last 90 days")),
-    ("30", gettext_lazy("Last 30 days")),
-    ("365", gettext_lazy("Last 12 months")),
-    ("all", gettext_lazy("All time")),
-]
-DEFAULT_PERIOD = "90"
-
 
 class PeriodForm(forms.Form):
     period = forms.ChoiceField(label=gettext_lazy("Period"), choices=PERIODS, required=False)
 
     def days(self) -> int | None:
-        value = (self.cleaned_data.get("period") if self.is_valid() else None) or DEFAULT_PERIOD
-        return None if value == "all" else int(value)
+        return period_days(self.cleaned_data.get("period") if self.is_valid() else None)
 
 
 @portal_view(PORTAL)
