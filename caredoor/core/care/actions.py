@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from caredoor.core.brands.choices import JourneyMode
 from caredoor.core.brands.models import Brand
 from caredoor.core.care.models import CareNote, CareRelationship, EndReason, Source
+from caredoor.core.care.queries import active_relationship
 from caredoor.core.compliance import audit
 from caredoor.core.compliance.crypto import decrypt_text, encrypt_text
 from caredoor.core.specialists.models import SpecialistProfile
@@ -34,12 +35,6 @@ def default_source(brand: Brand) -> str:
     return JOURNEY_SOURCE.get(brand.journey_mode, Source.DIRECTORY)
 
 
-def _active(brand: Brand, patient: Any, profile_id: int) -> CareRelationship | None:
-    return CareRelationship.objects.filter(
-        brand=brand, patient=patient, profile_id=profile_id, ended_at__isnull=True
-    ).first()
-
-
 def do_allocate(
     *,
     brand: Brand,
@@ -57,7 +52,7 @@ def do_allocate(
     profile_id = profile if isinstance(profile, int) else profile.pk
     if source not in Source.values:
         raise ValueError(f"unknown source {source!r}")
-    existing = _active(brand, patient, profile_id)
+    existing = active_relationship(brand, patient, profile_id)
     if existing is not None:
         return existing
     try:
@@ -79,7 +74,7 @@ def do_allocate(
                 data={"profile": profile_id, "patient": patient.pk, "source": source},
             )
     except IntegrityError:
-        found = _active(brand, patient, profile_id)
+        found = active_relationship(brand, patient, profile_id)
         if found is None:
             raise
         return found

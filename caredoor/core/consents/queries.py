@@ -30,7 +30,7 @@ from django.http import Http404
 from caredoor.core.accounts.models import Membership, User
 from caredoor.core.brands.choices import STAGE_ORDER, JourneyStage, Module, stages_due_by
 from caredoor.core.brands.models import Brand
-from caredoor.core.care.models import CareRelationship
+from caredoor.core.care.queries import brands_seen_by, patient_relationships
 from caredoor.core.consents.models import (
     ON_REQUEST,
     ConsentDocument,
@@ -258,30 +258,16 @@ def access_version(brand: Brand, version_id: int) -> ConsentVersion:
 
 def patient_profiles(user: Any, brand: Brand) -> list[Any]:
     """The specialists the patient is in care with on the brand (whose requirements apply)."""
-    return [
-        rel.profile
-        for rel in CareRelationship.objects.filter(
-            patient=user, brand=brand, ended_at__isnull=True
-        ).select_related("profile")
-    ]
+    return [rel.profile for rel in patient_relationships(user, brand).filter(ended_at__isnull=True)]
 
 
 # --- the organization portal's reads --------------------------------------------------------
 
 
-def brands_for_staff(membership: Any) -> QuerySet[Brand]:
-    """Brands whose consents an organization role sees: an operator every brand of the
-    network, a client organization's people the brands it is bound to."""
-    if membership.organization_id is None:
-        return Brand.objects.none()
-    if membership.organization.is_operator:
-        return Brand.objects.filter(network_id=membership.network_id).order_by("name")
-    return membership.organization.brands.filter(network_id=membership.network_id).order_by("name")
-
-
 def access_staff_brand(membership: Any, brand_id: int) -> Brand:
+    """One of the brands whose consents an organization role sees (``brands_seen_by``)."""
     try:
-        return brands_for_staff(membership).get(pk=brand_id)
+        return brands_seen_by(membership).get(pk=brand_id)
     except Brand.DoesNotExist:
         raise Http404 from None
 
@@ -296,7 +282,7 @@ def documents_for_staff(membership: Any) -> QuerySet[ConsentDocument]:
         return qs.none()
     if membership.organization.is_operator:
         return qs
-    brands = brands_for_staff(membership)
+    brands = brands_seen_by(membership)
     return qs.filter(
         Q(organization_id=membership.organization_id)
         | Q(brand__in=brands)
@@ -320,13 +306,6 @@ def can_manage_document(membership: Any, document: ConsentDocument) -> bool:
     if membership.organization.is_operator:
         return True
     return document.organization_id == membership.organization_id
-
-
-def sees_patient_names(membership: Any) -> bool:
-    """Operators and clinics (care providers) see who signed; an employer's people only
-    see counts, never names."""
-    org = membership.organization
-    return org is not None and org.kind != OrgKind.EMPLOYER
 
 
 def brand_patients(brand: Brand) -> QuerySet[User]:

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from caredoor.core.accounts.policy import Capability, Portal
 from caredoor.core.brands.choices import JourneyStage
+from caredoor.core.care.queries import brands_seen_by, sees_names
 from caredoor.core.consents import queries
 from caredoor.core.consents.actions import (
     do_create_document,
@@ -70,7 +71,7 @@ class DocumentForm(forms.Form):
             choices.append(
                 (f"org:{org.pk}", _("Every brand of the network (%(org)s)") % {"org": org.name})
             )
-            choices += [(f"brand:{b.pk}", b.name) for b in queries.brands_for_staff(ctx.membership)]
+            choices += [(f"brand:{b.pk}", b.name) for b in brands_seen_by(ctx.membership)]
         elif org is not None:
             choices.append((f"org:{org.pk}", _("Every brand %(org)s serves") % {"org": org.name}))
         self.fields["owner"].choices = choices
@@ -126,7 +127,7 @@ def _document_rows(ctx: PortalContext) -> list[dict]:
 @portal_view(PORTAL, needs=Capability.VIEW_CONSENTS)
 @require_http_methods(["GET"])
 def document_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
-    brands = list(queries.brands_for_staff(ctx.membership))
+    brands = list(brands_seen_by(ctx.membership))
     return render(
         request,
         "organization/consents/list.html",
@@ -251,24 +252,24 @@ STATE_ORDER = ["signed", "outdated", "withdrawn", "missing"]
 @portal_view(PORTAL, needs=Capability.VIEW_CONSENTS)
 @require_http_methods(["GET"])
 def consent_status_page(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
-    brands = list(queries.brands_for_staff(ctx.membership))
+    brands = list(brands_seen_by(ctx.membership))
     chosen = request.GET.get("brand", "")
     brand = None
     if chosen.isdigit():
         brand = queries.access_staff_brand(ctx.membership, int(chosen))
     elif len(brands) == 1:
         brand = brands[0]
-    names = queries.sees_patient_names(ctx.membership)
+    names = sees_names(ctx.membership)
     patients: list[dict] = []
     counts: list[dict] = []
     total_patients = 0
     if brand is not None:
-        users = list(queries.brand_patients(brand)[: STATUS_SHOWN + 1])
-        total_patients = queries.brand_patients(brand).count()
+        everyone = queries.brand_patients(brand)
+        total_patients = everyone.count()
         per_doc: dict[int, dict] = {}
-        for user in users[:STATUS_SHOWN] if names else queries.brand_patients(brand):
+        for user in everyone[:STATUS_SHOWN] if names else everyone:
             profiles = queries.patient_profiles(user, brand)
-            rows = [r for r in queries.consent_status(user, brand, profiles=profiles)]
+            rows = queries.consent_status(user, brand, profiles=profiles)
             for r in rows:
                 entry = per_doc.setdefault(
                     r.document.pk,

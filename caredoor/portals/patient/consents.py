@@ -27,7 +27,7 @@ from django.views.decorators.http import require_http_methods
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.brands.models import Brand
-from caredoor.core.care.models import CareRelationship
+from caredoor.core.care.queries import patient_relationships
 from caredoor.core.consents import queries
 from caredoor.core.consents.actions import do_sign, do_withdraw
 from caredoor.core.consents.models import ConsentKind
@@ -87,11 +87,7 @@ def _profile_param(request: HttpRequest, brand: Brand, value: str | None) -> Any
     """A specialist the patient is (or was) in care with on this brand, else None."""
     if not value or not value.isdigit():
         return None
-    rel = (
-        CareRelationship.objects.filter(patient=request.user, brand=brand, profile_id=int(value))
-        .select_related("profile")
-        .first()
-    )
+    rel = patient_relationships(request.user, brand).filter(profile_id=int(value)).first()
     return rel.profile if rel else None
 
 
