@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from caredoor.core.booking.actions import do_book
+from caredoor.core.booking.join import JOIN_GRACE, is_joinable
 from caredoor.core.booking.models import Booking
 from caredoor.core.consents import actions, queries
 from caredoor.core.consents.models import (
@@ -287,6 +288,29 @@ def test_join_page_says_when_the_window_opens(world, client_for):
     )
     body = client_for(world.a.patient, world.a.brand).get(f"/sessions/{booking.pk}/join/")
     assert "The session is open" in body.content.decode()
+
+
+def test_join_page_uses_the_booking_join_window(world, client_for):
+    """The join page agrees with the home page (core.booking.join): open until the end plus
+    the grace period, ended after it."""
+    _profile, booking = _booked(world)
+    client = client_for(world.a.patient, world.a.brand)
+    now = timezone.now()
+    for ended_ago, expected in (
+        (JOIN_GRACE - timedelta(minutes=1), "The session is open"),
+        (JOIN_GRACE + timedelta(minutes=1), "This session has ended"),
+    ):
+        end = now - ended_ago
+        Booking.objects.filter(pk=booking.pk).update(
+            start=end - timedelta(minutes=50),
+            end=end,
+            blocked_start=end - timedelta(minutes=50),
+            blocked_end=end + timedelta(minutes=10),
+        )
+        booking.refresh_from_db()
+        assert is_joinable(booking, timezone.now()) == (expected == "The session is open")
+        body = client.get(f"/sessions/{booking.pk}/join/").content.decode()
+        assert expected in body
 
 
 # --- organization portal ---------------------------------------------------------------------

@@ -3,13 +3,13 @@
 Only the booking's patient on this brand reaches it (404 otherwise), only for confirmed
 bookings. Anything due before the session (consents, including the specialist's own
 required documents, and intake) is asked for first through the journey gate, which comes
-back here when done. The join window runs from ``JOIN_EARLY`` before the start until the
-end. The video room itself is not built yet (issue 7): this page says so plainly.
+back here when done. The join window is ``core.booking.join``'s, the one the home page and
+the session list use. The video room itself is not built yet (issue 7): this page says so
+plainly.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.booking.access import access_patient_booking
+from caredoor.core.booking.join import is_joinable, join_window
 from caredoor.core.booking.models import BookingStatus
 from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.consents.gate import session_blockers
@@ -29,7 +30,6 @@ from caredoor.portals.patient import booking_display as show
 from caredoor.portals.patient import journey
 
 PORTAL = Portal.PATIENT
-JOIN_EARLY = timedelta(minutes=10)
 
 
 @portal_view(PORTAL)
@@ -51,12 +51,12 @@ def session_join(request: HttpRequest, ctx: PortalContext, booking_id: int) -> H
         query = urlencode({"stage": "session", "profile": booking.profile_id, "next": here})
         return redirect(f"{sign}?{query}")
     now = timezone.now()
-    opens = booking.start - JOIN_EARLY
+    opens, _closes = join_window(booking)
     zone_name = show.viewer_zone_name(request)
     zone = ZoneInfo(zone_name)
     if now < opens:
         state = "early"
-    elif now < booking.end:
+    elif is_joinable(booking, now):
         state = "open"
     else:
         state = "over"
