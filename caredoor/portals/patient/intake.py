@@ -15,7 +15,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -32,6 +31,7 @@ from caredoor.core.intake.queries import (
     patient_questionnaires,
 )
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.patient.consents import safe_next
 from caredoor.portals.patient.journey import Step
 
 PORTAL = Portal.PATIENT
@@ -55,15 +55,6 @@ def pending_steps(
     ]
 
 
-def safe_next(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return ""
-
-
 @require_GET
 @portal_view(PORTAL)
 def intake_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
@@ -81,7 +72,7 @@ def intake_form(request: HttpRequest, ctx: PortalContext, questionnaire_id: int)
     version = questionnaire.current_version()
     assert version is not None  # open questionnaires have a published version
     response = own_response(request.user, questionnaire)
-    next_url = safe_next(request)
+    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if response is not None and response.is_submitted:
         if next_url and request.method == "GET":
             return redirect(next_url)
