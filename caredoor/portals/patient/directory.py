@@ -29,6 +29,7 @@ from caredoor.core.accounts.queries import portal_memberships
 from caredoor.core.brands.models import Brand
 from caredoor.core.compliance.uploads import file_response
 from caredoor.core.matching import search
+from caredoor.core.matching.search import FirstFree
 from caredoor.core.specialists.pricing import ListingPrice
 from caredoor.core.specialists.queries import access_public_profile, public_listings_on
 from caredoor.portals.common.access import PortalContext, portal_view, session_key
@@ -110,7 +111,7 @@ def _money(brand: Brand, amount: Decimal) -> str:
     return ListingPrice(minor, brand.currency, covered=False, source="").display
 
 
-def _chips(form: DirectoryFilterForm, params: list[tuple[str, str]], zone: ZoneInfo) -> list[Chip]:
+def _chips(form: DirectoryFilterForm, params: list[tuple[str, str]]) -> list[Chip]:
     data = form.cleaned_data
     labels: dict[str, dict[str, str]] = {
         name: {str(k): str(v) for k, v in form.fields[name].choices}  # type: ignore[attr-defined]
@@ -141,34 +142,46 @@ def _chips(form: DirectoryFilterForm, params: list[tuple[str, str]], zone: ZoneI
     return chips
 
 
+def _card(
+    brand: Brand,
+    published: Any,
+    first: FirstFree | None,
+    listing: Any,
+    zone: ZoneInfo,
+    now: datetime,
+) -> Card:
+    """A specialist's card (the list and the comparison): the booking link opens on the
+    session type of the first free time."""
+    book_url = reverse("patient:book", args=[published.profile_id])
+    if first is not None:
+        book_url += "?" + urlencode({"type": first.session_type_id})
+    return Card(
+        sp=present_published(
+            published,
+            brand,
+            listing=listing,
+            photo_url=_photo_url(published.profile_id),
+            detail_url=reverse("patient:specialist", args=[published.profile_id]),
+        ),
+        first_free=show.when(first.slot.start, zone, now=now) if first else "",
+        book_url=book_url,
+    )
+
+
 def _cards(
-    request: HttpRequest, brand: Brand, hits: list[search.Hit], zone: ZoneInfo, now: datetime
+    brand: Brand, chosen: list[tuple[Any, FirstFree | None]], zone: ZoneInfo, now: datetime
 ) -> list[Card]:
-    """The page's cards: a fixed number of queries whatever the page holds."""
-    published = search.published_for(brand, [h.profile_id for h in hits])
-    listings = public_listings_on(brand, [p.profile_id for p in published])
+    """The cards of published profiles with their first free times: a fixed number of
+    queries whatever the page holds."""
+    listings = public_listings_on(brand, [p.profile_id for p, _first in chosen])
+    return [_card(brand, p, first, listings.get(p.profile_id), zone, now) for p, first in chosen]
+
+
+def _with_first_free(brand: Brand, hits: list[search.Hit]) -> list[tuple[Any, FirstFree | None]]:
+    """The hits' published profiles (still visible, in order) with their first free times."""
     by_id = {h.profile_id: h for h in hits}
-    cards = []
-    for p in published:
-        hit = by_id[p.profile_id]
-        first = hit.first_free
-        book_url = reverse("patient:book", args=[p.profile_id])
-        if first is not None:
-            book_url += "?" + urlencode({"type": first.session_type_id})
-        cards.append(
-            Card(
-                sp=present_published(
-                    p,
-                    brand,
-                    listing=listings.get(p.profile_id),
-                    photo_url=_photo_url(p.profile_id),
-                    detail_url=reverse("patient:specialist", args=[p.profile_id]),
-                ),
-                first_free=show.when(first.slot.start, zone, now=now) if first else "",
-                book_url=book_url,
-            )
-        )
-    return cards
+    published = search.published_for(brand, list(by_id))
+    return [(p, by_id[p.profile_id].first_free) for p in published]
 
 
 @require_GET
@@ -197,10 +210,10 @@ def specialist_list(request: HttpRequest) -> HttpResponse:
     filters = [(k, v) for k, v in params if k != "sort"]
     context = {
         "form": form,
-        "cards": _cards(request, brand, hits, zone, now),
+        "cards": _cards(brand, _with_first_free(brand, hits), zone, now),
         "page": page,
         "total": paginator.count,
-        "chips": _chips(form, params, zone) if asked else [],
+        "chips": _chips(form, params) if asked else [],
         "filtered": bool(filters),
         "clear_url": reverse("patient:specialists")
         + _address([(k, v) for k, v in params if k == "sort"]).rstrip("?"),
@@ -233,13 +246,6 @@ def _compare_ids(raw: QueryDict) -> tuple[list[int], bool]:
     return ids, bad
 
 
-@dataclass(frozen=True)
-class Column:
-    sp: PublicSpecialist
-    first_free: str
-    book_url: str
-
-
 @require_GET
 @directory_view
 def specialist_compare(request: HttpRequest) -> HttpResponse:
@@ -250,26 +256,7 @@ def specialist_compare(request: HttpRequest) -> HttpResponse:
     zone_name = show.viewer_zone_name(request)
     zone = ZoneInfo(zone_name)
     ids, bad = _compare_ids(request.GET)
-    chosen = search.compare(brand, ids, now=now)
-    listings = public_listings_on(brand, [p.profile_id for p, _first in chosen])
-    columns = []
-    for published, first in chosen:
-        book_url = reverse("patient:book", args=[published.profile_id])
-        if first is not None:
-            book_url += "?" + urlencode({"type": first.session_type_id})
-        columns.append(
-            Column(
-                sp=present_published(
-                    published,
-                    brand,
-                    listing=listings.get(published.profile_id),
-                    photo_url=_photo_url(published.profile_id),
-                    detail_url=reverse("patient:specialist", args=[published.profile_id]),
-                ),
-                first_free=show.when(first.slot.start, zone, now=now) if first else "",
-                book_url=book_url,
-            )
-        )
+    columns = _cards(brand, search.compare(brand, ids, now=now), zone, now)
     message = ""
     if len(columns) < 2:
         message = _("Choose two or three specialists to compare.")
