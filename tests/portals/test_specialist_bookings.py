@@ -175,6 +175,27 @@ def test_a_specialist_without_a_profile_sees_where_to_start(world, client_for):
     assert "No profile yet" in response.content.decode()
 
 
+def test_empty_lists_and_forms_say_so_until_there_is_a_patient(world, spec, session_type):
+    """Listed but nobody booked yet: both tables say they are empty, and proposing or
+    scheduling a series explains that a patient has to book or ask first."""
+    body = spec.get(URL).content.decode()
+    assert "No upcoming sessions." in body and "Nothing here yet." in body
+    none_yet = {
+        "propose/": "You can propose sessions to patients who have booked or asked",
+        "series/new/": "You can schedule sessions for patients who have booked or asked",
+    }
+    for path, notice in none_yet.items():
+        assert notice in spec.get(f"{URL}{path}").content.decode(), path
+    do_book(
+        patient=world.a.patient, brand=world.a.brand, session_type=session_type, start=local(10)
+    )
+    body = spec.get(URL).content.decode()
+    assert "No upcoming sessions." not in body and "Nothing here yet." in body
+    for path, notice in none_yet.items():
+        page = spec.get(f"{URL}{path}").content.decode()
+        assert notice not in page and world.a.patient.display_name in page, path
+
+
 # --- one booking ----------------------------------------------------------------------------
 
 
@@ -650,7 +671,8 @@ def test_changing_a_series_from_one_occurrence_onward(world, spec, session_type)
     assert len(table) == 3
     assert label(rows[1].start) in table[0] and label(new_first) in table[0]
     assert "Overlaps another booking." in table[1] and f"{URL}{blocker.pk}/" in table[1]
-    assert "Free" in table[2]
+    assert "Free" in table[2] and "Not free" not in table[2]
+    assert "1 date is not free." in body
 
     response = spec.post(url, {**when_fields(new_first), "step": "apply"})
     assert response.status_code == 400

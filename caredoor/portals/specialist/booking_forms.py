@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -19,26 +19,10 @@ from caredoor.portals.specialist.booking_support import (
     parse_slot,
     session_type_label,
 )
+from caredoor.portals.specialist.forms import ActionErrorsMixin
 
 MAX_REASON = 500
 SERIES_MAX = 52
-
-
-class ActionErrors:
-    """Put an action's ``ValidationError`` on the form (field errors where it names one)."""
-
-    error_fields: dict[str, str] = {}
-
-    def add_action_errors(self, exc: ValidationError) -> None:
-        if not hasattr(exc, "error_dict"):
-            self.add_error(None, exc)  # type: ignore[attr-defined]
-            return
-        for key, errors in exc.error_dict.items():
-            name: str | None = self.error_fields.get(key, key)
-            if name == NON_FIELD_ERRORS or name not in self.fields:  # type: ignore[attr-defined]
-                name = None
-            for error in errors:
-                self.add_error(name, error)  # type: ignore[attr-defined]
 
 
 def date_input() -> forms.DateInput:
@@ -49,7 +33,7 @@ def time_input() -> forms.TimeInput:
     return forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
 
 
-class StartForm(ActionErrors, forms.Form):
+class StartForm(ActionErrorsMixin, forms.Form):
     """A start time: a date and a time in the specialist's zone, or one of the free times
     offered as buttons (``slot``, an ISO instant) which wins when present."""
 
@@ -111,47 +95,57 @@ class SeriesChangeForm(StartForm):
     )
 
 
-class PatientChoiceMixin:
-    """One select of patients grouped by site: the value names both (``brand:patient``)."""
+class ScheduleForm(StartForm):
+    """A session for one of the specialist's patients: one select of patients grouped by
+    site (the value names both, ``brand:patient``), a session type and a start."""
 
-    def setup_patient(self, groups: list[tuple[str, list]], brands: list[Brand]) -> None:
+    patient = forms.ChoiceField(label=_("Patient"))
+    session_type = forms.ChoiceField(label=_("Session type"))
+
+    def __init__(
+        self,
+        *args: Any,
+        patients: list[tuple[str, list]],
+        brands: list[Brand],
+        types: list[SessionType],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
         self.brands = {brand.pk: brand for brand in brands}
-        self.fields["patient"].choices = [("", _("Choose a patient")), *groups]  # type: ignore[attr-defined]
-
-    def clean_patient(self) -> tuple[Brand, int]:
-        raw = self.cleaned_data["patient"]  # type: ignore[attr-defined]
-        brand_id, _sep, patient_id = raw.partition(":")
-        brand = self.brands.get(int(brand_id)) if brand_id.isdigit() else None
-        if brand is None or not patient_id.isdigit():
-            raise ValidationError(_("Choose a patient from the list."), code="invalid_choice")
-        return brand, int(patient_id)
-
-
-class SessionTypeChoiceMixin:
-    def setup_session_type(self, types: list[SessionType]) -> None:
+        self.has_patients = bool(patients)
+        self.fields["patient"].choices = [("", _("Choose a patient")), *patients]  # type: ignore[attr-defined]
         self.session_types = {st.pk: st for st in types}
         self.fields["session_type"].choices = [  # type: ignore[attr-defined]
             ("", _("Choose a session type")),
             *[(str(st.pk), session_type_label(st)) for st in types],
         ]
 
-    def check_site(self) -> None:
-        """A session type kept for one site cannot be scheduled on another."""
-        pair = self.cleaned_data.get("patient")  # type: ignore[attr-defined]
-        session_type = self.cleaned_data.get("session_type")  # type: ignore[attr-defined]
-        if pair and session_type and session_type.brand_id not in (None, pair[0].pk):
-            self.add_error(  # type: ignore[attr-defined]
-                "session_type",
-                gettext("This session type is offered only on %(site)s.")
-                % {"site": session_type.brand.name},
-            )
+    def clean_patient(self) -> tuple[Brand, int]:
+        raw = self.cleaned_data["patient"]
+        brand_id, _sep, patient_id = raw.partition(":")
+        brand = self.brands.get(int(brand_id)) if brand_id.isdigit() else None
+        if brand is None or not patient_id.isdigit():
+            raise ValidationError(_("Choose a patient from the list."), code="invalid_choice")
+        return brand, int(patient_id)
 
     def clean_session_type(self) -> SessionType:
-        raw = self.cleaned_data["session_type"]  # type: ignore[attr-defined]
+        raw = self.cleaned_data["session_type"]
         session_type = self.session_types.get(int(raw)) if raw.isdigit() else None
         if session_type is None:
             raise ValidationError(_("Choose a session type from the list."), code="invalid_choice")
         return session_type
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        # A session type kept for one site cannot be scheduled on another.
+        pair, session_type = data.get("patient"), data.get("session_type")
+        if pair and session_type and session_type.brand_id not in (None, pair[0].pk):
+            self.add_error(
+                "session_type",
+                gettext("This session type is offered only on %(site)s.")
+                % {"site": session_type.brand.name},
+            )
+        return data
 
 
 PAYMENT_CHOICES = [
@@ -161,8 +155,7 @@ PAYMENT_CHOICES = [
 ]
 
 
-class ProposeForm(PatientChoiceMixin, SessionTypeChoiceMixin, StartForm):
-    patient = forms.ChoiceField(label=_("Patient"))
+class ProposeForm(ScheduleForm):
     session_type = forms.ChoiceField(
         label=_("Session type"),
         help_text=_("Session types patients cannot book themselves can be proposed too."),
@@ -184,22 +177,12 @@ class ProposeForm(PatientChoiceMixin, SessionTypeChoiceMixin, StartForm):
     ]
     error_fields = {"expires_at": "expires_day"}
 
-    def __init__(
-        self,
-        *args: Any,
-        patients: list[tuple[str, list]],
-        brands: list[Brand],
-        types: list[SessionType],
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.setup_patient(patients, brands)
-        self.setup_session_type(types)
         self.deadline: datetime | None = None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        self.check_site()
         day, at = data.get("expires_day"), data.get("expires_at")
         if day is not None or at is not None:
             if day is None or at is None:
@@ -225,9 +208,7 @@ class AnswerRequestForm(StartForm):
 INTERVAL_CHOICES = [("1", _("Every week")), ("2", _("Every other week"))]
 
 
-class SeriesForm(PatientChoiceMixin, SessionTypeChoiceMixin, StartForm):
-    patient = forms.ChoiceField(label=_("Patient"))
-    session_type = forms.ChoiceField(label=_("Session type"))
+class SeriesForm(ScheduleForm):
     interval = forms.TypedChoiceField(
         label=_("Repeats"),
         choices=INTERVAL_CHOICES,
@@ -247,24 +228,10 @@ class SeriesForm(PatientChoiceMixin, SessionTypeChoiceMixin, StartForm):
 
     field_order = ["patient", "session_type", "day", "at", "interval", "count"]
 
-    def __init__(
-        self,
-        *args: Any,
-        patients: list[tuple[str, list]],
-        brands: list[Brand],
-        types: list[SessionType],
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["day"].label = _("First session: date")
         self.fields["at"].label = _("First session: time")
         self.fields["count"].help_text = gettext("From 2 to %(n)s, the first included.") % {
             "n": SERIES_MAX
         }
-        self.setup_patient(patients, brands)
-        self.setup_session_type(types)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        self.check_site()
-        return data

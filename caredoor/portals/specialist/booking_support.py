@@ -26,6 +26,7 @@ from caredoor.core.brands.models import Brand
 from caredoor.core.scheduling import availability
 from caredoor.core.scheduling.engine import Slot
 from caredoor.core.scheduling.models import SessionType
+from caredoor.core.scheduling.queries import session_types_of, zone_of
 from caredoor.core.specialists.choices import ListingStatus
 from caredoor.core.specialists.models import SpecialistProfile
 from caredoor.core.specialists.pricing import ListingPrice
@@ -51,13 +52,12 @@ def profile_or_404(request: HttpRequest, ctx: PortalContext) -> SpecialistProfil
     return profile
 
 
-def zone_name(profile: SpecialistProfile) -> str:
-    """The zone the specialist's calendar is read in: the slot engine's own fallback."""
-    return profile.time_zone or "UTC"
+# The zone the specialist's calendar is read in: the slot engine's own fallback.
+zone_name = zone_of
 
 
 def zone_context(profile: SpecialistProfile) -> dict[str, Any]:
-    return {"zone": zone_name(profile), "zone_missing": not profile.time_zone}
+    return {"zone": zone_of(profile), "zone_missing": not profile.time_zone}
 
 
 # --- local times --------------------------------------------------------------------------
@@ -114,6 +114,48 @@ class SlotChoice:
     value: str
     label: str
     inside: bool = True
+
+
+def occurrence_label(occurrence: Any, zone: str) -> str:
+    """A planned occurrence of a series: its period, or the intended local start when that
+    time does not exist on its day (the clocks change)."""
+    if occurrence.start is not None and occurrence.end is not None:
+        return period(occurrence.start, occurrence.end, zone)
+    return date_format(occurrence.local, WHEN)
+
+
+@dataclass(frozen=True)
+class OccurrenceRow:
+    """One planned date of a series as the preview shows it."""
+
+    number: int
+    label: str
+    conflict: str
+    conflicting_booking: int | None
+    current: str = ""  # when the series moves: the session's time now
+
+
+def occurrence_rows(
+    occurrences: list[Any], zone: str, *, moving: list[Booking] | None = None
+) -> list[OccurrenceRow]:
+    """The preview of a new series, or of a move (``moving``: the sessions that move, in
+    the order of the occurrences they move to)."""
+
+    def row(occurrence: Any, current: str = "") -> OccurrenceRow:
+        return OccurrenceRow(
+            occurrence.index + 1,
+            occurrence_label(occurrence, zone),
+            occurrence.conflict,
+            occurrence.conflicting_booking,
+            current,
+        )
+
+    if moving is None:
+        return [row(occurrence) for occurrence in occurrences]
+    return [
+        row(occurrence, period(old.start, old.end, zone))
+        for old, occurrence in zip(moving, occurrences, strict=False)
+    ]
 
 
 def slot_choices(slots: list[Slot], zone: str, inside: Any = None) -> list[SlotChoice]:
@@ -239,12 +281,14 @@ def patient_groups(profile: SpecialistProfile, brands: list[Brand]) -> list[tupl
     return groups
 
 
+def own_patient(profile: SpecialistProfile, brand: Brand, patient_id: int) -> Any:
+    """One of the specialist's patients on ``brand``, or None."""
+    return access.patients_of(profile, brand).filter(pk=patient_id).first()
+
+
 def session_types(profile: SpecialistProfile) -> list[SessionType]:
-    return list(
-        SessionType.objects.filter(profile=profile, is_active=True)
-        .select_related("brand", "profile")
-        .order_by("name", "pk")
-    )
+    """The session types the specialist offers now (inactive ones cannot be scheduled)."""
+    return list(session_types_of(profile).filter(is_active=True).select_related("profile"))
 
 
 def session_type_label(session_type: SessionType) -> str:

@@ -355,34 +355,6 @@ def proposal_withdraw(request: HttpRequest, ctx: PortalContext, booking_id: int)
 # --- a series from one occurrence onward --------------------------------------------------
 
 
-@dataclass
-class ChangeRow:
-    current: str
-    new: str
-    conflict: str
-    conflicting_booking: int | None
-
-
-def _change_rows(
-    onward: list[Booking], occurrences: list[series.Occurrence], zone: str
-) -> list[ChangeRow]:
-    rows = []
-    for old, occurrence in zip(onward, occurrences, strict=False):
-        if occurrence.start is not None and occurrence.end is not None:
-            new = support.period(occurrence.start, occurrence.end, zone)
-        else:
-            new = support.date_format(occurrence.local, support.WHEN)
-        rows.append(
-            ChangeRow(
-                support.period(old.start, old.end, zone),
-                new,
-                occurrence.conflict,
-                occurrence.conflicting_booking,
-            )
-        )
-    return rows
-
-
 def _onward(profile: SpecialistProfile, booking: Booking) -> list[Booking]:
     return list(
         access.specialist_bookings(profile)
@@ -452,7 +424,7 @@ def series_change(request: HttpRequest, ctx: PortalContext, booking_id: int) -> 
         except ValidationError as exc:
             form.add_action_errors(exc)
             return render(request, "specialist/series_change.html", context, status=400)
-    rows = _change_rows(onward, occurrences, zone)
+    rows = support.occurrence_rows(occurrences, zone, moving=onward)
     context.update(
         rows=rows,
         conflicts=sum(1 for row in rows if row.conflict),

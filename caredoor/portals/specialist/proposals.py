@@ -51,10 +51,6 @@ def site_rules(profile: SpecialistProfile, brands: list[Brand]) -> list[dict[str
     return rows
 
 
-def _patient(profile: SpecialistProfile, brand: Brand, patient_id: int) -> Any:
-    return access.patients_of(profile, brand).filter(pk=patient_id).first()
-
-
 @require_http_methods(["GET", "POST"])
 @portal_view(PORTAL)
 def propose(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
@@ -73,7 +69,7 @@ def propose(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     alternatives: list[support.SlotChoice] = []
     if request.method == "POST" and form.is_valid() and form.start is not None:
         brand, patient_id = form.cleaned_data["patient"]
-        patient = _patient(profile, brand, patient_id)
+        patient = support.own_patient(profile, brand, patient_id)
         if patient is None:
             form.add_error("patient", _("Choose a patient from the list."))
         else:

@@ -4,14 +4,12 @@ is created (optionally without the dates that are not free)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
@@ -24,32 +22,6 @@ from caredoor.portals.specialist import booking_support as support
 from caredoor.portals.specialist.booking_forms import SeriesForm
 
 PORTAL = Portal.SPECIALIST
-
-
-@dataclass
-class OccurrenceRow:
-    number: int
-    label: str
-    conflict: str
-    conflicting_booking: int | None
-
-
-def occurrence_rows(occurrences: list[series.Occurrence], zone: str) -> list[OccurrenceRow]:
-    rows = []
-    for occurrence in occurrences:
-        if occurrence.start is not None and occurrence.end is not None:
-            label = support.period(occurrence.start, occurrence.end, zone)
-        else:
-            label = date_format(occurrence.local, support.WHEN)
-        rows.append(
-            OccurrenceRow(
-                occurrence.index + 1,
-                label,
-                occurrence.conflict,
-                occurrence.conflicting_booking,
-            )
-        )
-    return rows
 
 
 @require_http_methods(["GET", "POST"])
@@ -69,7 +41,7 @@ def series_new(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     occurrences: list[series.Occurrence] | None = None
     if request.method == "POST" and form.is_valid() and form.start is not None:
         brand, patient_id = form.cleaned_data["patient"]
-        patient = access.patients_of(profile, brand).filter(pk=patient_id).first()
+        patient = support.own_patient(profile, brand, patient_id)
         session_type = form.cleaned_data["session_type"]
         shape: dict[str, Any] = {
             "first_start": form.start,
@@ -117,7 +89,7 @@ def series_new(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
                 occurrences = series.preview(session_type, **shape)
             except ValidationError as exc:
                 form.add_action_errors(exc)
-    rows = occurrence_rows(occurrences, zone) if occurrences is not None else []
+    rows = support.occurrence_rows(occurrences, zone) if occurrences is not None else []
     return render(
         request,
         "specialist/series_new.html",
