@@ -20,7 +20,7 @@ from django.core.paginator import Paginator
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -37,16 +37,14 @@ from caredoor.core.care.queries import (
     access_specialist_relationship,
     relationship_brands,
     relationship_rows,
+    specialist_relationships,
     with_facts,
 )
+from caredoor.core.consents.queries import consent_status
 from caredoor.core.specialists.models import SpecialistProfile
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.specialist import booking_support as support
-
-try:  # consents come with their own engineer's work; the list works without them
-    from caredoor.core.consents.queries import consent_status
-except ImportError:  # pragma: no cover - only before the consents app has its queries
-    consent_status = None
+from caredoor.portals.specialist.forms import ActionErrorsMixin
 
 PORTAL = Portal.SPECIALIST
 PER_PAGE = 50
@@ -80,11 +78,9 @@ class ConsentSummary:
     rows: list[Any]
 
 
-def consent_summary(rel: CareRelationship) -> ConsentSummary | None:
-    """Where the patient stands with the brand's documents (``None`` without the consents
-    app). "All signed", or how many are missing, outdated or withdrawn."""
-    if consent_status is None:
-        return None
+def consent_summary(rel: CareRelationship) -> ConsentSummary:
+    """Where the patient stands with the brand's documents: "All signed", or how many are
+    missing, outdated or withdrawn."""
     rows = consent_status(rel.patient, rel.brand, profile=rel.profile)
     if not rows:
         return ConsentSummary(_("No documents to sign"), True, rows)
@@ -127,7 +123,7 @@ class Row:
     zone: str
     next: str
     last: str
-    consents: ConsentSummary | None
+    consents: ConsentSummary
 
     @property
     def name(self) -> str:
@@ -203,7 +199,6 @@ def patient_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
         rows=[make_row(rel, zone) for rel in page.object_list],
         query=urlencode(query),
         filtered=bool(brand or search or show_ended),
-        consents_available=consent_status is not None,
     )
     return render(request, "specialist/patients/list.html", context)
 
@@ -211,7 +206,7 @@ def patient_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
 # --- one patient --------------------------------------------------------------------------
 
 
-class NoteForm(forms.Form):
+class NoteForm(ActionErrorsMixin, forms.Form):
     body = forms.CharField(
         label=gettext_lazy("Note"),
         max_length=NOTE_MAX,
@@ -223,14 +218,6 @@ class NoteForm(forms.Form):
         error_messages={"required": gettext_lazy("Write the note first.")},
     )
 
-    def add_action_errors(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for key, errors in exc.error_dict.items():
-                for error in errors:
-                    self.add_error("body" if key == "body" else None, error)
-        else:
-            self.add_error(None, exc)
-
 
 def _relationship(
     request: HttpRequest, ctx: PortalContext, rel_id: int
@@ -240,13 +227,10 @@ def _relationship(
 
 
 def _intake_url(rel: CareRelationship) -> str:
-    """The intake answers page (active relationships only), once the intake pages exist."""
+    """The intake answers page, for active relationships only (an ended one's is 404)."""
     if rel.ended_at is not None:
         return ""
-    try:
-        return reverse("specialist:intake_answers", args=[rel.pk])
-    except NoReverseMatch:
-        return ""
+    return reverse("specialist:intake_answers", args=[rel.pk])
 
 
 def _propose_url(profile: SpecialistProfile, rel: CareRelationship) -> str:
@@ -275,7 +259,7 @@ def _record(
 ) -> HttpResponse:
     zone = support.zone_name(profile)
     rel = with_facts(
-        CareRelationship.objects.filter(pk=rel.pk).select_related("brand", "patient", "profile")
+        specialist_relationships(profile).filter(pk=rel.pk).select_related("profile")
     ).get()
     bookings = list(
         access.specialist_bookings(profile)
@@ -294,10 +278,7 @@ def _record(
         body = next((text for note, text in notes if note.pk == editing.pk), "")
         edit_form = NoteForm(initial={"body": body}, prefix="edit")
     row = make_row(rel, zone)
-    consents = [
-        (r, *CONSENT_STATE.get(r.state, (r.state, "")))
-        for r in (row.consents.rows if row.consents else [])
-    ]
+    consents = [(r, *CONSENT_STATE.get(r.state, (r.state, ""))) for r in row.consents.rows]
     context = {
         "ctx": ctx,
         "profile": profile,
@@ -307,7 +288,6 @@ def _record(
         "requests": requests,
         "open_request": RequestStatus.REQUESTED,
         "consents": consents,
-        "consents_available": consent_status is not None,
         "notes": [
             {"note": note, "body": body, "own": note.author_id == request.user.pk}
             for note, body in notes
