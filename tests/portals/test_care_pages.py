@@ -176,6 +176,12 @@ def test_the_record_shows_sessions_requests_and_links(world, spec, rel, booked, 
         f"/specialist/bookings/propose/?patient={world.a.brand.pk}:{world.a.patient.pk}"
     )
     assert f'value="{world.a.brand.pk}:{world.a.patient.pk}" selected' in propose.content.decode()
+    # The intake answers link there and back, while the relationship is active.
+    assert f'href="/specialist/intake/{rel.pk}/"' in page
+    answers = spec.get(f"/specialist/intake/{rel.pk}/").content.decode()
+    assert f'href="{LIST}{rel.pk}/"' in answers
+    actions.do_end(rel, reason="ended", actor=world.a.specialist)
+    assert "/specialist/intake/" not in spec.get(f"{LIST}{rel.pk}/").content.decode()
 
 
 def test_notes_are_added_listed_edited_and_their_reads_audited(world, spec, rel):
@@ -385,15 +391,13 @@ def test_finance_and_other_networks_get_nothing(world, client_for, rel):
 
 
 def test_a_matching_brand_offers_to_switch_specialist(world, client_for, rel):
-    from django.urls import NoReverseMatch, reverse
-
-    try:
-        reverse("patient:match_switch")
-    except NoReverseMatch:
-        pytest.skip("guided matching pages are not there yet")
+    page = client_for(world.a.patient, world.a.brand).get("/care/").content.decode()
+    assert "Switch specialist" not in page  # a directory brand has no matching to go back to
     brand = world.a.brand
     brand.journey_mode = "matching"
     brand.save(update_fields=["journey_mode"])
     cache.clear()
     page = client_for(world.a.patient, brand).get("/care/").content.decode()
     assert "Switch specialist" in page
+    # The link chooses this relationship on the switch page.
+    assert f"/match/switch/?relationship={rel.pk}" in page

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
@@ -52,13 +53,8 @@ class CareRow:
 
 
 def switch_url(rel: CareRelationship) -> str:
-    """The "switch specialist" page of guided matching, once it exists."""
-    for args in ([rel.pk], []):
-        try:
-            return reverse("patient:match_switch", args=args)
-        except NoReverseMatch:
-            continue
-    return ""
+    """The "switch specialist" page of guided matching, with this relationship chosen."""
+    return f"{reverse('patient:match_switch')}?{urlencode({'relationship': rel.pk})}"
 
 
 def _row(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 
 from caredoor.core.accounts.policy import Portal
@@ -18,13 +17,6 @@ from caredoor.core.care.queries import access_specialist_relationship
 from caredoor.core.intake.queries import answers_for_specialist
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.specialist.booking_support import profile_or_404
-
-
-def _record_url(rel_id: int) -> str:
-    try:
-        return reverse("specialist:patient", args=[rel_id])
-    except NoReverseMatch:
-        return ""
 
 
 @require_GET
@@ -38,7 +30,7 @@ def intake_answers(request: HttpRequest, ctx: PortalContext, relationship_id: in
     response = render(
         request,
         "specialist/intake/answers.html",
-        {"ctx": ctx, "rel": rel, "answered": answered, "record_url": _record_url(rel.pk)},
+        {"ctx": ctx, "rel": rel, "answered": answered},
     )
     response["Cache-Control"] = "private, no-store"
     return response
