@@ -240,6 +240,28 @@ def test_candidates_read_the_published_facts(world, trio):
     assert queries.active_patient_counts([eli.pk]) == {eli.pk: 1}
 
 
+def test_candidates_first_free_is_the_first_slot_of_the_session_types_offered(world, trio):
+    from django.utils import timezone
+
+    from caredoor.core.booking.actions import next_free_slots
+    from caredoor.core.scheduling.models import SessionType
+
+    dora, eli, _greta = trio
+    now = timezone.now()
+
+    def first_free(**kwargs):  # type: ignore[no-untyped-def]
+        found = queries.candidates(world.a.brand, now=now, days=14, **kwargs)
+        return {c.profile_id: c.first_free for c in found}
+
+    dora_type = SessionType.objects.get(profile=dora)
+    assert first_free()[dora.pk] == next_free_slots(dora_type, now=now, limit=1)[0].start
+    # A type patients cannot book directly counts only where staff propose (assisted).
+    SessionType.objects.filter(profile=eli).update(direct_booking=False)
+    eli_type = SessionType.objects.get(profile=eli)
+    assert first_free()[eli.pk] is None
+    assert first_free(direct_only=False)[eli.pk] == next_free_slots(eli_type, now=now)[0].start
+
+
 def test_run_match_keeps_an_encrypted_shortlist_with_reasons(world, trio):
     dora, _eli, greta = trio
     answers = actions.Answers(
