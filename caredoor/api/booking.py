@@ -57,6 +57,7 @@ from caredoor.core.booking.queries import busy_intervals, next_available
 from caredoor.core.brands.models import Brand
 from caredoor.core.scheduling import availability
 from caredoor.core.scheduling.models import SessionType
+from caredoor.core.scheduling.queries import access_own_session_type, zone_of
 from caredoor.core.specialists.models import SpecialistProfile
 from caredoor.core.specialists.pricing import listing_price
 from caredoor.core.specialists.queries import (
@@ -128,50 +129,46 @@ def directory_brand(request: HttpRequest) -> Brand:
     return brand
 
 
-def find_booking(who: Caller, booking_id: int) -> tuple[Booking, s.Side]:
-    """The caller's booking and their side on it; 404 for missing and forbidden alike."""
+def _find(who: Caller, object_id: int, as_patient: Any, as_specialist: Any) -> tuple[Any, s.Side]:
+    """The caller's object and their side on it, through the scoped ``access`` lookups
+    (patient first); 404 for missing and forbidden alike."""
     if who.is_patient:
         try:
-            return access.access_patient_booking(who.user, who.brand, booking_id), "patient"
+            return as_patient(who.user, who.brand, object_id), "patient"
         except Http404:
             pass
     if who.profile is not None:
-        return access.access_specialist_booking(who.profile, booking_id), "specialist"
+        return as_specialist(who.profile, object_id), "specialist"
     raise Http404
+
+
+def _require_side(found: s.Side, side: s.Side) -> None:
+    if found != side:
+        raise HttpError(
+            403,
+            _("Only the patient can do this.")
+            if side == "patient"
+            else _("Only the specialist can do this."),
+        )
+
+
+def find_booking(who: Caller, booking_id: int) -> tuple[Booking, s.Side]:
+    return _find(who, booking_id, access.access_patient_booking, access.access_specialist_booking)
 
 
 def booking_as(who: Caller, booking_id: int, side: s.Side) -> Booking:
     booking, found = find_booking(who, booking_id)
-    if found != side:
-        raise HttpError(
-            403,
-            _("Only the patient can do this.")
-            if side == "patient"
-            else _("Only the specialist can do this."),
-        )
+    _require_side(found, side)
     return booking
 
 
 def find_request(who: Caller, request_id: int) -> tuple[AvailabilityRequest, s.Side]:
-    if who.is_patient:
-        try:
-            return access.access_patient_request(who.user, who.brand, request_id), "patient"
-        except Http404:
-            pass
-    if who.profile is not None:
-        return access.access_specialist_request(who.profile, request_id), "specialist"
-    raise Http404
+    return _find(who, request_id, access.access_patient_request, access.access_specialist_request)
 
 
 def request_as(who: Caller, request_id: int, side: s.Side) -> AvailabilityRequest:
     req, found = find_request(who, request_id)
-    if found != side:
-        raise HttpError(
-            403,
-            _("Only the patient can do this.")
-            if side == "patient"
-            else _("Only the specialist can do this."),
-        )
+    _require_side(found, side)
     return req
 
 
@@ -207,16 +204,13 @@ def offered_session_type(brand: Brand, session_type_id: int, field: str) -> Sess
 
 
 def own_session_type(who: Caller, session_type_id: int) -> SessionType:
-    found = (
-        SessionType.objects.filter(pk=session_type_id, profile=who.profile)
-        .select_related("profile")
-        .first()
-    )
-    if found is None:
+    assert who.profile is not None
+    try:
+        return access_own_session_type(who.profile, session_type_id)
+    except Http404:
         raise ValidationError(
             {"session_type": _("Choose one of your session types.")}, code="unknown_session_type"
-        )
-    return found
+        ) from None
 
 
 def own_patient(who: Caller, patient_id: int) -> Any:
@@ -228,10 +222,6 @@ def own_patient(who: Caller, patient_id: int) -> Any:
             {"patient": _("Choose one of your patients.")}, code="unknown_patient"
         )
     return found
-
-
-def specialist_zone(profile: SpecialistProfile) -> str:
-    return profile.time_zone or "UTC"
 
 
 # --- the directory: session types, slots, next available ----------------------------------
@@ -306,7 +296,7 @@ def slots(request: HttpRequest, profile_id: s.Id, q: Query[s.SlotsQuery]):  # ty
     return s.SlotsOut(
         profile_id=published.profile_id,
         session_type_id=session_type.pk,
-        time_zone=specialist_zone(session_type.profile),
+        time_zone=zone_of(session_type.profile),
         viewer_time_zone=q.tz,
         start=s.utc(start),
         end=s.utc(end),
@@ -743,7 +733,7 @@ def series_preview(request: HttpRequest, payload: s.SeriesPreviewIn):  # type: i
         interval_weeks=payload.interval_weeks,
         count=payload.count,
     )
-    zone = specialist_zone(session_type.profile)
+    zone = zone_of(who.profile)
     return s.SeriesPreviewOut(
         time_zone=zone,
         all_free=all(o.ok for o in occurrences),
@@ -761,7 +751,7 @@ def create_series(request: HttpRequest, payload: s.SeriesIn):  # type: ignore[no
     assert who.profile is not None
     session_type = own_session_type(who, payload.session_type)
     patient = own_patient(who, payload.patient)
-    zone = specialist_zone(session_type.profile)
+    zone = zone_of(who.profile)
     try:
         created = series.do_create_series(
             actor=who.user,

@@ -22,10 +22,11 @@ from django.utils.translation import gettext as _
 from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator
 
-from caredoor.api.errors import OccurrenceOut
+from caredoor.api.errors import OccurrenceOut, utc
 from caredoor.core.booking.models import AvailabilityRequest, Booking, BookingStatus, RequestStatus
 from caredoor.core.booking.requests import MAX_WINDOWS, preferred_windows
 from caredoor.core.scheduling.models import SessionType
+from caredoor.core.scheduling.queries import zone_of
 from caredoor.core.specialists.models import PublishedProfile
 
 Side = Literal["patient", "specialist"]
@@ -287,10 +288,6 @@ class PatientOut(Schema):
 # --- presenters -----------------------------------------------------------------------------
 
 
-def utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
-
-
 def public_names(profile_ids: Iterable[int]) -> dict[int, str]:
     """The display names patients see: the published snapshot's, never the account's."""
     rows = PublishedProfile.objects.filter(profile_id__in=set(profile_ids)).values_list(
@@ -303,8 +300,15 @@ def specialist_ref(profile: Any, names: dict[int, str]) -> SpecialistRef:
     return SpecialistRef(
         profile_id=profile.pk,
         name=names.get(profile.pk) or _("Specialist"),
-        time_zone=profile.time_zone or "UTC",
+        time_zone=zone_of(profile),
     )
+
+
+def patient_ref(item: Booking | AvailabilityRequest, side: Side) -> PatientRef | None:
+    """The patient of a booking or request: shown to its specialist only."""
+    if side != "specialist":
+        return None
+    return PatientRef(id=item.patient_id, name=item.patient.display_name)
 
 
 def session_type_ref(session_type: SessionType) -> SessionTypeRef:
@@ -323,11 +327,7 @@ def booking_out(booking: Booking, side: Side, names: dict[int, str]) -> BookingO
         patient_time_zone=booking.patient_time_zone,
         brand=booking.brand.slug,
         specialist=specialist_ref(booking.profile, names),
-        patient=(
-            PatientRef(id=booking.patient_id, name=booking.patient.display_name)
-            if side == "specialist"
-            else None
-        ),
+        patient=patient_ref(booking, side),
         session_type=session_type_ref(booking.session_type),
         price_minor=booking.price_minor,
         currency=booking.currency,
@@ -364,11 +364,7 @@ def request_out(
         status_label=str(RequestStatus(req.status).label),
         brand=req.brand.slug,
         specialist=specialist_ref(req.profile, names),
-        patient=(
-            PatientRef(id=req.patient_id, name=req.patient.display_name)
-            if side == "specialist"
-            else None
-        ),
+        patient=patient_ref(req, side),
         session_type=session_type_ref(req.session_type),
         preferred=[WindowOut(start=utc(a), end=utc(b)) for a, b in preferred_windows(req)],
         patient_time_zone=req.patient_time_zone,

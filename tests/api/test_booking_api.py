@@ -608,8 +608,10 @@ def test_the_specialist_completes_or_records_a_no_show(world, session_type, book
     too_early = api.post(f"/bookings/{booked.pk}/complete")
     assert too_early.status_code == 422 and errors_of(too_early)[None]["code"] == "too_early"
     patient = Api(world.a.patient, world.a.brand)
-    assert patient.post(f"/bookings/{booked.pk}/complete").status_code == 403
-    assert patient.post(f"/bookings/{booked.pk}/no-show").status_code == 403
+    for path in ("complete", "no-show"):
+        refused = patient.post(f"/bookings/{booked.pk}/{path}")
+        assert refused.status_code == 403
+        assert refused.json()["detail"] == "Only the specialist can do this."
     assert state() == before
     _started(booked)
     done = api.post(f"/bookings/{booked.pk}/complete")
@@ -649,8 +651,12 @@ def test_proposals_accepted_declined_and_withdrawn(world, session_type, booked):
     assert accepted.status_code == 200 and accepted.json()["status"] == "confirmed"
     assert patient.post(f"/bookings/{ids[1]}/decline").json()["status"] == "declined"
     # Each side answers only its own part.
-    assert specialist.post(f"/bookings/{ids[2]}/accept").status_code == 403
-    assert patient.post(f"/bookings/{ids[2]}/withdraw").status_code == 403
+    refused = specialist.post(f"/bookings/{ids[2]}/accept")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Only the patient can do this."
+    refused = patient.post(f"/bookings/{ids[2]}/withdraw")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Only the specialist can do this."
     withdrawn = specialist.post(f"/bookings/{ids[2]}/withdraw").json()
     assert withdrawn["status"] == "cancelled_by_specialist"
     again = patient.post(f"/bookings/{ids[0]}/accept")
@@ -731,8 +737,12 @@ def test_requests_declined_and_withdrawn(world, session_type, listed):
     first = _ask(patient, session_type, (9, 12)).json()
     second = _ask(patient, session_type, (9, 12))
     assert second.status_code == 422 and errors_of(second)[None]["code"] == "already_open"
-    assert patient.post(f"/availability-requests/{first['id']}/decline").status_code == 403
-    assert specialist.post(f"/availability-requests/{first['id']}/withdraw").status_code == 403
+    refused = patient.post(f"/availability-requests/{first['id']}/decline")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Only the specialist can do this."
+    refused = specialist.post(f"/availability-requests/{first['id']}/withdraw")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Only the patient can do this."
     withdrawn = patient.post(f"/availability-requests/{first['id']}/withdraw").json()
     assert withdrawn["status"] == "withdrawn"
     third = _ask(patient, session_type, (13, 16)).json()
