@@ -18,6 +18,8 @@ from caredoor.core.consents.models import (
     ConsentVersion,
     SpecialistConsentRequirement,
 )
+from caredoor.core.specialists.choices import ListingStatus
+from caredoor.core.specialists.models import Listing
 from tests import factories
 from tests.booking_helpers import listed_with_hours, local, make_type
 
@@ -479,3 +481,20 @@ def test_specialist_requires_a_document_and_the_session_is_gated(world, client_f
     client.post("/specialist/consents/", {"brand": world.a.brand.pk})
     assert session_status(booking).can_start
     assert ConsentVersion.objects.count() == 2
+
+
+def test_specialist_sets_requirements_only_where_listed(world, client_for):
+    profile, _booking = _booked(world)
+    make_doc(world.a.brand, kind="recording", stage="", title="Main recording")
+    sister_doc = make_doc(world.a.sister, kind="recording", stage="", title="Sister recording")
+    client = client_for(world.a.specialist, world.a.brand)
+    page = client.get("/specialist/consents/").content.decode()
+    assert "Main recording" in page
+    assert "Sister recording" not in page  # not listed on the sister brand
+    client.post("/specialist/consents/", {"brand": world.a.sister.pk, "documents": [sister_doc.pk]})
+    assert not SpecialistConsentRequirement.objects.filter(profile=profile).exists()
+    # A withdrawn listing no longer counts.
+    Listing.objects.filter(profile=profile, brand=world.a.brand).update(
+        status=ListingStatus.REMOVED
+    )
+    assert "Main recording" not in client.get("/specialist/consents/").content.decode()

@@ -34,6 +34,7 @@ from caredoor.core.consents.gate import session_blockers
 from caredoor.core.consents.models import ON_REQUEST, ConsentVersion
 from caredoor.core.specialists.queries import own_profile
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.specialist.booking_support import policy_brands
 
 PORTAL = Portal.SPECIALIST
 
@@ -55,19 +56,11 @@ def patient_status(patient: Any, brand: Brand, profile: Any) -> list[queries.Sta
     return queries.consent_status(patient, brand, profile=profile)
 
 
-def _brands(profile: Any) -> list[Brand]:
-    return list(
-        Brand.objects.filter(listings__profile=profile, network_id=profile.network_id)
-        .distinct()
-        .order_by("name")
-    )
-
-
 @portal_view(PORTAL)
 @require_http_methods(["GET", "POST"])
 def requirements(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
     profile = own_profile(request.user, ctx.membership.network_id)
-    brands = _brands(profile) if profile else []
+    brands = policy_brands(profile) if profile else []
     if request.method == "POST" and profile is not None:
         chosen = request.POST.get("brand", "")
         brand = next((b for b in brands if str(b.pk) == chosen), None)
