@@ -17,7 +17,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -28,6 +27,7 @@ from caredoor.core.feedback.models import FeedbackSettings
 from caredoor.core.feedback.queries import access_feedback_booking, response_for, settings_for
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.patient import booking_display as show
+from caredoor.portals.patient.consents import safe_next
 
 PORTAL = Portal.PATIENT
 
@@ -116,12 +116,8 @@ class FeedbackForm(forms.Form):
 
 
 def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return reverse("patient:dashboard")
+    wanted = request.POST.get("next") or request.GET.get("next")
+    return safe_next(request, wanted) or reverse("patient:dashboard")
 
 
 @portal_view(PORTAL)
