@@ -5,8 +5,7 @@ nothing)."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -23,13 +22,11 @@ from caredoor.core.booking.proposals import do_propose
 from caredoor.core.booking.requests import do_request_availability
 from caredoor.core.compliance.models import AuditEvent
 from caredoor.core.scheduling.availability import free_slots
-from caredoor.core.scheduling.models import AvailabilityRule, SessionType
+from caredoor.core.scheduling.models import SessionType
 from tests import factories
+from tests.booking_helpers import listed_with_hours, local, make_type
 from tests.conftest import host_of
 from tests.specialist_helpers import approved_and_listed
-
-BERLIN = ZoneInfo("Europe/Berlin")
-
 
 # --- helpers ------------------------------------------------------------------------------
 
@@ -54,12 +51,6 @@ class Api:
         )
 
 
-def local(hour: int, minute: int = 0, days: int = 7) -> datetime:
-    """``days`` from today at hh:mm Berlin wall-clock time."""
-    day = timezone.now().astimezone(BERLIN).date() + timedelta(days=days)
-    return datetime.combine(day, time(hour, minute), BERLIN)
-
-
 def iso(value: datetime) -> str:
     return value.isoformat()
 
@@ -67,26 +58,6 @@ def iso(value: datetime) -> str:
 def z(value: datetime) -> str:
     """How the API writes a time: UTC with a Z."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def make_type(profile, **fields) -> SessionType:  # type: ignore[no-untyped-def]
-    values = {
-        "name": "Session",
-        "duration_minutes": 50,
-        "buffer_after_minutes": 10,
-        "slot_step_minutes": 15,
-        "min_notice_minutes": 60,
-        "horizon_days": 60,
-        **fields,
-    }
-    return SessionType.objects.create(profile=profile, **values)
-
-
-def open_every_day(profile) -> None:  # type: ignore[no-untyped-def]
-    for weekday in range(7):
-        AvailabilityRule.objects.create(
-            profile=profile, weekday=weekday, start_time=time(9), end_time=time(17)
-        )
 
 
 def state() -> tuple:
@@ -108,11 +79,7 @@ def errors_of(response) -> dict:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def listed(world):
     """World A's specialist, listed on a.brand and its sister, open 09-17 Berlin daily."""
-    profile, _listings = approved_and_listed(
-        world.a, world.a.specialist, [world.a.brand, world.a.sister]
-    )
-    open_every_day(profile)
-    return profile
+    return listed_with_hours(world.a, [world.a.brand, world.a.sister])[0]
 
 
 @pytest.fixture
@@ -910,8 +877,7 @@ def scene(world, listed, session_type, booked):
         session_type=other_type,
         preferred=[(local(9, days=9), local(12, days=9))],
     )
-    b_profile, _ = approved_and_listed(world.b, world.b.specialist, [world.b.brand])
-    open_every_day(b_profile)
+    b_profile, _ = listed_with_hours(world.b)
     return {"booking": booked, "proposal": proposal, "request": req, "b_type": make_type(b_profile)}
 
 
