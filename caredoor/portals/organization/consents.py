@@ -33,6 +33,7 @@ from caredoor.core.consents.actions import (
 )
 from caredoor.core.consents.models import ON_REQUEST, ConsentDocument, ConsentKind
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.organization.forms import ModelErrorsMixin
 
 PORTAL = Portal.ORGANIZATION
 STATUS_SHOWN = 200
@@ -43,7 +44,7 @@ STAGE_CHOICES = [
 ]
 
 
-class DocumentForm(forms.Form):
+class DocumentForm(ModelErrorsMixin, forms.Form):
     owner = forms.ChoiceField(label=gettext_lazy("Applies to"))
     kind = forms.ChoiceField(label=gettext_lazy("Kind"), choices=ConsentKind.choices)
     title = forms.CharField(label=gettext_lazy("Title"), max_length=160)
@@ -84,7 +85,7 @@ class DocumentForm(forms.Form):
         return {"organization": self.ctx.membership.organization}
 
 
-class VersionForm(forms.Form):
+class VersionForm(ModelErrorsMixin, forms.Form):
     body = forms.CharField(
         label=gettext_lazy("Text of the new version"), widget=forms.Textarea(attrs={"rows": 14})
     )
@@ -96,14 +97,6 @@ class VersionForm(forms.Form):
             "re-consent at their next step."
         ),
     )
-
-
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _document_rows(ctx: PortalContext) -> list[dict]:
@@ -159,7 +152,7 @@ def document_create(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
                 **form.owner_kwargs(),
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form.add_action_errors(exc)
         else:
             messages.success(
                 request,
@@ -199,7 +192,7 @@ def document_detail(request: HttpRequest, ctx: PortalContext, document_id: int) 
                 request=request,
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            form.add_action_errors(exc)
         else:
             messages.success(
                 request,

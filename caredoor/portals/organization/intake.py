@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from caredoor.core.accounts.models import Membership
 from caredoor.core.accounts.policy import Capability, Portal, Role
+from caredoor.core.accounts.queries import organizations_visible_to
 from caredoor.core.brands.choices import Module
 from caredoor.core.brands.models import Brand
 from caredoor.core.intake import present, schema
@@ -43,6 +44,7 @@ from caredoor.core.intake.queries import (
 )
 from caredoor.core.organizations.models import Organization, OrgKind
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.organization.forms import ModelErrorsMixin
 
 PORTAL = Portal.ORGANIZATION
 NEEDS = Capability.MANAGE_INTAKE
@@ -52,15 +54,7 @@ STAGE_CHOICES = [(s.value, s.label) for s in INTAKE_STAGES]
 # --- forms ------------------------------------------------------------------------------------
 
 
-def _apply_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
-class QuestionnaireForm(forms.Form):
+class QuestionnaireForm(ModelErrorsMixin, forms.Form):
     brand = forms.ModelChoiceField(label=gettext_lazy("Brand"), queryset=Brand.objects.none())
     title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
     stage = forms.ChoiceField(
@@ -83,14 +77,14 @@ class QuestionnaireForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["brand"].queryset = intake_brands_for(actor)
         if actor.role == Role.OPERATOR:
-            self.fields["organization"].queryset = Organization.objects.filter(
-                network_id=actor.network_id
-            ).exclude(kind=OrgKind.OPERATOR)
+            self.fields["organization"].queryset = organizations_visible_to(actor).exclude(
+                kind=OrgKind.OPERATOR
+            )
         else:
             del self.fields["organization"]
 
 
-class SettingsForm(forms.Form):
+class SettingsForm(ModelErrorsMixin, forms.Form):
     title = forms.CharField(label=gettext_lazy("Title"), max_length=200)
     stage = forms.ChoiceField(label=gettext_lazy("When it is due"), choices=STAGE_CHOICES)
     is_active = forms.BooleanField(
@@ -264,7 +258,7 @@ def intake_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
                 request=request,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form.add_action_errors(exc)
         else:
             messages.success(request, _("The questionnaire was created. Add its questions."))
             return _detail(q)
@@ -300,7 +294,7 @@ def intake_detail(request: HttpRequest, ctx: PortalContext, questionnaire_id: in
                 request=request,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form.add_action_errors(exc)
         else:
             messages.success(request, _("The settings were saved."))
             return _detail(q)
