@@ -364,6 +364,22 @@ def test_an_employer_sees_counts_only(world, client_for, rel, listed):
     assert '<td class="num">2</td>' in page  # total started this month
 
 
+def test_the_relationship_pages_keep_the_brand_filter(world, client_for, rel, listed, monkeypatch):
+    from caredoor.portals.organization import relationships
+
+    monkeypatch.setattr(relationships, "PER_PAGE", 1)
+    other = factories.make_user("p2@example.test", name="Second Patient")
+    factories.grant(other, "patient", network=world.a.network, brand=world.a.brand)
+    actions.do_allocate(brand=world.a.brand, patient=other, profile=listed, source="program")
+    client = client_for(world.a.operator, world.a.brand)
+    page = client.get(f"/org/relationships/?brand={world.a.brand.pk}").content.decode()
+    assert "Page 1 of 2" in page
+    assert f"?brand={world.a.brand.pk}&amp;page=2" in page
+    second = client.get(f"/org/relationships/?brand={world.a.brand.pk}&page=2").content.decode()
+    assert "Page 2 of 2" in second
+    assert ("Second Patient" in page) != ("Second Patient" in second)
+
+
 def test_the_clinic_sees_only_the_brands_it_serves(world, client_for, listed, rel):
     sister_patient = factories.make_user("sp@example.test", name="Sister Patient")
     factories.grant(sister_patient, "patient", network=world.a.network, brand=world.a.sister)

@@ -15,7 +15,6 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from caredoor.core.accounts.policy import Capability, Portal
@@ -84,6 +83,5 @@ def relationship_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
         context.update(
             page=page,
             rows=[(rel, _specialist_name(rel)) for rel in page.object_list],
-            query=urlencode({"brand": brand.pk}) if brand else "",
         )
     return render(request, "organization/relationships/list.html", context)
