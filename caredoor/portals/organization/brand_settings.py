@@ -21,20 +21,14 @@ from django.shortcuts import redirect, render
 from caredoor.core.accounts.queries import access_brand
 from caredoor.core.brands.models import Brand
 from caredoor.portals.common.access import PortalContext
+from caredoor.portals.organization.forms import ModelErrorsMixin
 
 
-class BrandSettingsForm(forms.ModelForm):
+class BrandSettingsForm(ModelErrorsMixin, forms.ModelForm):
     """A model form over ``Meta.fields`` of a brand's settings row."""
 
     def values(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self._meta.fields or ()}
-
-    def add_action_errors(self, exc: ValidationError) -> None:
-        if hasattr(exc, "error_dict"):
-            for name, errors in exc.error_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, exc)
 
 
 def brand_settings_page(
