@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from caredoor.core.booking import requests
+from caredoor.core.booking import care_facts, requests
 from caredoor.core.booking.actions import do_book
 from caredoor.core.booking.models import Booking
 from caredoor.core.care import actions, queries
@@ -80,7 +80,7 @@ def test_relationship_rows_carry_sessions_requests_and_zone(world, listed, sessi
     actions.do_allocate(brand=a.sister, patient=other, profile=listed, source="referral")
 
     with CaptureQueriesContext(connection) as queries_run:
-        rows = list(queries.relationship_rows(listed).order_by("patient__name"))
+        rows = list(care_facts.relationship_rows(listed).order_by("patient__name"))
     assert len(queries_run) == 1  # every fact comes in the same query
 
     by_patient = {r.patient_id: r for r in rows}
@@ -99,8 +99,8 @@ def test_relationship_rows_carry_sessions_requests_and_zone(world, listed, sessi
         0,
     )
     # Brand filter and search by name.
-    assert [r.patient_id for r in queries.relationship_rows(listed, a.sister)] == [other.pk]
-    assert [r.patient_id for r in queries.relationship_rows(listed, search="other pers")] == [
+    assert [r.patient_id for r in care_facts.relationship_rows(listed, a.sister)] == [other.pk]
+    assert [r.patient_id for r in care_facts.relationship_rows(listed, search="other pers")] == [
         other.pk
     ]
     assert {b.pk for b in queries.relationship_brands(listed)} == {a.brand.pk, a.sister.pk}
@@ -121,7 +121,7 @@ def test_a_specialist_reaches_only_their_own_relationships(world, listed, sessio
 
     with pytest.raises(Http404):
         queries.access_specialist_relationship(theirs, rel.pk)
-    assert not queries.relationship_rows(theirs).exists()
+    assert not care_facts.relationship_rows(theirs).exists()
 
 
 # --- the organization's view --------------------------------------------------------------

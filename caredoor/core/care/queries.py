@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from django.apps import apps
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
 from django.http import Http404
-from django.utils import timezone
 
 from caredoor.core.brands.models import Brand
 from caredoor.core.care.models import CareNote, CareRelationship
@@ -65,81 +63,6 @@ def is_allocated(profile: SpecialistProfile, brand: Brand, patient: Any) -> bool
     return CareRelationship.objects.filter(
         profile=profile, brand=brand, patient=patient, ended_at__isnull=True
     ).exists()
-
-
-# --- lists with their facts (the specialist's patient list, the organization's view) ------
-#
-# Bookings and availability requests sit above care in the layer order. These reads reach
-# them by model name (``apps.get_model``), never by import, so the import graph stays
-# acyclic; the status values are the booking app's (``BookingStatus``, ``RequestStatus``).
-
-HELD = ("completed",)
-UPCOMING = ("confirmed", "pending_payment")
-OPEN_REQUEST = "requested"
-
-
-def _pair_bookings() -> QuerySet[Any]:
-    booking = apps.get_model("booking", "Booking")
-    return booking.objects.filter(
-        profile_id=OuterRef("profile_id"),
-        patient_id=OuterRef("patient_id"),
-        brand_id=OuterRef("brand_id"),
-    ).order_by()
-
-
-def _count(qs: QuerySet[Any]) -> Subquery:
-    return Subquery(
-        qs.values("profile_id").annotate(n=Count("pk")).values("n")[:1],
-        output_field=IntegerField(),
-    )
-
-
-def with_facts(qs: QuerySet[CareRelationship], *, now: datetime | None = None) -> QuerySet:
-    """Annotate each relationship with its sessions and open requests, in one query.
-
-    ``completed`` (sessions held), ``sessions`` (every booking of the pair on the brand
-    except lapsed proposals), ``next_start`` (the next confirmed or pending-payment session),
-    ``last_start`` (the latest held session: completed, or confirmed and already over),
-    ``open_requests`` (availability requests waiting for the specialist) and
-    ``booking_zone`` (the patient's zone on their latest booking, when their account has
-    none).
-    """
-    now = now or timezone.now()
-    bookings = _pair_bookings()
-    request_model = apps.get_model("booking", "AvailabilityRequest")
-    requests = request_model.objects.filter(
-        profile_id=OuterRef("profile_id"),
-        patient_id=OuterRef("patient_id"),
-        brand_id=OuterRef("brand_id"),
-        status=OPEN_REQUEST,
-        respond_by__gt=now,
-    ).order_by()
-    held = bookings.filter(Q(status__in=HELD) | Q(status="confirmed", end__lte=now))
-    return qs.annotate(
-        completed=Coalesce(_count(bookings.filter(status__in=HELD)), 0),
-        sessions=Coalesce(
-            _count(bookings.exclude(status__in=("proposed", "expired", "declined", "rescheduled"))),
-            0,
-        ),
-        next_start=Subquery(
-            bookings.filter(status__in=UPCOMING, end__gt=now).order_by("start").values("start")[:1]
-        ),
-        last_start=Subquery(held.order_by("-start").values("start")[:1]),
-        open_requests=Coalesce(_count(requests), 0),
-        booking_zone=Subquery(bookings.order_by("-created_at").values("patient_time_zone")[:1]),
-    )
-
-
-def relationship_rows(
-    profile: SpecialistProfile, brand: Brand | None = None, *, search: str = ""
-) -> QuerySet[CareRelationship]:
-    """The specialist's relationships (on ``brand``, or on every brand of their network)
-    with their facts (``with_facts``); ``search`` matches the patient's name or email."""
-    qs = specialist_relationships(profile, brand)
-    search = (search or "").strip()
-    if search:
-        qs = qs.filter(Q(patient__name__icontains=search) | Q(patient__email__icontains=search))
-    return with_facts(qs)
 
 
 def relationship_brands(profile: SpecialistProfile) -> QuerySet[Brand]:

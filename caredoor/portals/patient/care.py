@@ -21,9 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from caredoor.core.accounts.policy import Portal
+from caredoor.core.booking.care_facts import with_facts
 from caredoor.core.brands.choices import JourneyMode
 from caredoor.core.care.models import CareRelationship, Source
-from caredoor.core.care.queries import patient_relationships, with_facts
+from caredoor.core.care.queries import patient_relationships
 from caredoor.core.specialists.queries import public_profiles_on
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.patient import booking_display as show

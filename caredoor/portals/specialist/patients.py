@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.booking import access
+from caredoor.core.booking.care_facts import relationship_rows, with_facts
 from caredoor.core.booking.models import RequestStatus
 from caredoor.core.brands.models import Brand
 from caredoor.core.care.actions import NOTE_MAX, do_add_note, do_edit_note, read_notes
@@ -36,9 +37,7 @@ from caredoor.core.care.queries import (
     access_own_note,
     access_specialist_relationship,
     relationship_brands,
-    relationship_rows,
     specialist_relationships,
-    with_facts,
 )
 from caredoor.core.consents.queries import consent_status
 from caredoor.core.specialists.models import SpecialistProfile
