@@ -33,7 +33,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import get_language_info, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -46,20 +46,12 @@ from caredoor.core.consents.actions import do_accept_at_signup
 from caredoor.core.consents.models import ConsentVersion
 from caredoor.core.consents.queries import signup_documents
 from caredoor.portals.common.forms import zone_choices
+from caredoor.portals.common.next_url import next_of
 
 
 def document_url(version: ConsentVersion) -> str:
     """Where a visitor reads a sign-up document before accepting it (public page)."""
     return reverse("common:signup_document", args=[version.pk])
-
-
-def _safe_next(request: HttpRequest, default: str = "/") -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
 
 
 class ConsentFields:
@@ -264,7 +256,7 @@ class PatientSignupForm(ConsentFields, SignupForm):
             request,
             user=user,
             email_verification=EmailVerificationMethod.MANDATORY,
-            redirect_url=_safe_next(request),
+            redirect_url=next_of(request, "/"),
         )
 
     def _sign_up_without_password(self, request: HttpRequest) -> HttpResponse:
@@ -280,7 +272,7 @@ class PatientSignupForm(ConsentFields, SignupForm):
         if self.method == SignInMethod.EMAIL_CODE:
             LoginCodeVerificationProcess.initiate(request=request, user=user, email=email)
             url = reverse("account_confirm_login_code")
-            target = _safe_next(request, "")
+            target = next_of(request)
             return redirect(f"{url}?{urlencode({'next': target})}" if target else url)
         actions.do_send_magic_link(email=email, brand=self.brand, request=request)
         return render(request, "account/signup_link_sent.html", {"email": email})
@@ -311,7 +303,7 @@ def join_brand(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('account_login')}?{urlencode({'next': request.path})}")
     if not actions.may_join(request.user, brand):
         if not brand.is_private:  # already a patient here
-            return redirect(_safe_next(request))
+            return redirect(next_of(request, "/"))
         raise Http404
     form = JoinBrandForm(request.POST or None, brand=brand)
     if request.method == "POST" and form.is_valid():
@@ -326,10 +318,8 @@ def join_brand(request: HttpRequest) -> HttpResponse:
             messages.error(request, " ".join(exc.messages))
             return redirect(request.get_full_path())
         messages.success(request, _("Welcome to %(brand)s.") % {"brand": brand.name})
-        return redirect(_safe_next(request))
-    return render(
-        request, "common/join_brand.html", {"form": form, "next": _safe_next(request, "")}
-    )
+        return redirect(next_of(request, "/"))
+    return render(request, "common/join_brand.html", {"form": form, "next": next_of(request)})
 
 
 def signup_document(request: HttpRequest, version_id: int) -> HttpResponse:

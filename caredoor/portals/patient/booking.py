@@ -22,7 +22,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -37,6 +36,7 @@ from caredoor.core.brands.models import Brand
 from caredoor.core.scheduling.models import SessionType
 from caredoor.core.specialists.queries import access_public_profile, public_listings_on
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.common.next_url import next_of
 from caredoor.portals.common.specialist_public import PublicSpecialist, present_published
 from caredoor.portals.patient import booking_display as show
 from caredoor.portals.patient import journey
@@ -94,11 +94,7 @@ class TypeChoice:
 def set_zone(request: HttpRequest) -> HttpResponse:
     """Show times in another zone: saved on a patient's account, else for this visit."""
     form = ZoneForm(request.POST)
-    target = request.POST.get("next") or reverse("patient:dashboard")
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = reverse("patient:dashboard")
+    target = next_of(request, reverse("patient:dashboard"))
     if form.is_valid():
         zone = form.cleaned_data["zone"]
         if show.is_patient_here(request):

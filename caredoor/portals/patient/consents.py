@@ -19,7 +19,6 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
@@ -32,6 +31,7 @@ from caredoor.core.consents import queries
 from caredoor.core.consents.actions import do_sign, do_withdraw
 from caredoor.core.consents.models import ConsentKind
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.common.next_url import safe_next
 from caredoor.portals.patient.journey import Step
 
 PORTAL = Portal.PATIENT
@@ -72,15 +72,6 @@ def pending_steps(
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def safe_next(request: HttpRequest, value: str | None) -> str:
-    """``value`` when it is a local address on this host, else ""."""
-    if value and url_has_allowed_host_and_scheme(
-        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return value
-    return ""
 
 
 def _profile_param(request: HttpRequest, brand: Brand, value: str | None) -> Any:

@@ -26,8 +26,8 @@ from caredoor.core.feedback import actions
 from caredoor.core.feedback.models import FeedbackSettings
 from caredoor.core.feedback.queries import access_feedback_booking, response_for, settings_for
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.common.next_url import safe_next
 from caredoor.portals.patient import booking_display as show
-from caredoor.portals.patient.consents import safe_next
 
 PORTAL = Portal.PATIENT
 

@@ -31,7 +31,7 @@ from caredoor.core.intake.queries import (
     patient_questionnaires,
 )
 from caredoor.portals.common.access import PortalContext, portal_view
-from caredoor.portals.patient.consents import safe_next
+from caredoor.portals.common.next_url import next_of
 from caredoor.portals.patient.journey import Step
 
 PORTAL = Portal.PATIENT
@@ -72,7 +72,7 @@ def intake_form(request: HttpRequest, ctx: PortalContext, questionnaire_id: int)
     version = questionnaire.current_version()
     assert version is not None  # open questionnaires have a published version
     response = own_response(request.user, questionnaire)
-    next_url = safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    next_url = next_of(request)
     if response is not None and response.is_submitted:
         if next_url and request.method == "GET":
             return redirect(next_url)
