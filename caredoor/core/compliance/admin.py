@@ -3,8 +3,22 @@ from django.contrib import admin
 from caredoor.core.compliance.models import AuditEvent
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For rows that change only through actions (atomic and audited): the admin shows
+    them and changes nothing. Every app's admin of such rows uses this one."""
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = (
         "seq",
         "created_at",
@@ -16,12 +30,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     )
     list_filter = ("action",)
     search_fields = ("actor_label", "target_label", "action")
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False

@@ -1,24 +1,12 @@
 from django.contrib import admin
 
+from caredoor.core.compliance.admin import ReadOnlyAdmin
 from caredoor.core.consents.models import (
     ConsentDocument,
     ConsentSignature,
     ConsentVersion,
     SpecialistConsentRequirement,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Consents change only through actions (audited); the admin shows them."""
-
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
-
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
-        return False
 
 
 @admin.register(ConsentDocument)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from caredoor.core.consents.admin import ReadOnlyAdmin
+from caredoor.core.compliance.admin import ReadOnlyAdmin
 from caredoor.core.feedback.actions import SETTINGS_FIELDS
 from caredoor.core.feedback.models import FeedbackResponse, FeedbackSettings
 

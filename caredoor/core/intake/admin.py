@@ -3,23 +3,10 @@ encrypted and never shown here; the allocated specialist reads them in their por
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from caredoor.core.compliance.admin import ReadOnlyAdmin
 from caredoor.core.intake.models import IntakeResponse, Questionnaire, QuestionnaireVersion
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Questionnaire)

@@ -4,7 +4,7 @@ contents."""
 
 from django.contrib import admin
 
-from caredoor.core.consents.admin import ReadOnlyAdmin
+from caredoor.core.compliance.admin import ReadOnlyAdmin
 from caredoor.core.matching.models import AssistanceRequest, MatchingSettings, MatchRequest
 
 
