@@ -177,3 +177,26 @@ def test_demo_seed_has_matching_settings_and_assistance_requests(tmp_path, setti
     allocated = requests["noah.employee@caredoor.test"]
     assert allocated.status == "allocated" and allocated.brand.slug == "northwind"
     assert CareRelationship.objects.get(patient=allocated.user).source == "assisted"
+
+
+def test_a_second_open_request_is_refused_by_the_database_too(world, monkeypatch):
+    """Two concurrent submits both pass the "nothing open yet" check; the partial unique
+    constraint lets only one row in, and the loser gets the same clear message."""
+    ask(world)
+    # Simulate the race: the check sees nothing open (as the second racer would).
+    real_filter = AssistanceRequest.objects.filter
+
+    class Nothing:
+        def exists(self) -> bool:
+            return False
+
+    monkeypatch.setattr(
+        AssistanceRequest.objects,
+        "filter",
+        lambda *a, **kw: Nothing() if kw.get("status") == "open" else real_filter(*a, **kw),
+    )
+    with pytest.raises(ValidationError) as refused:
+        ask(world)
+    assert refused.value.code == "open_exists"
+    monkeypatch.undo()
+    assert AssistanceRequest.objects.filter(user=world.a.patient, status="open").count() == 1

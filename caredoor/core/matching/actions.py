@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -371,22 +371,27 @@ def do_request_assistance(
         errors["language"] = _("Choose a language from the list.")
     if errors:
         raise ValidationError(errors)
+    waiting = ValidationError(
+        _("Your earlier request is still waiting for the team."), code="open_exists"
+    )
     with transaction.atomic():
         if AssistanceRequest.objects.filter(
             user=user, brand=brand, status=AssistanceStatus.OPEN
         ).exists():
-            raise ValidationError(
-                _("Your earlier request is still waiting for the team."), code="open_exists"
-            )
-        req = AssistanceRequest.objects.create(
-            user=user,
-            brand=brand,
-            needs_encrypted=encrypt_text(needs),
-            note_encrypted=encrypt_text(note) if note else "",
-            weekdays=sorted(set(weekdays)),
-            day_parts=[p for p in DayPart.values if p in day_parts],
-            language=language,
-        )
+            raise waiting
+        try:
+            with transaction.atomic():
+                req = AssistanceRequest.objects.create(
+                    user=user,
+                    brand=brand,
+                    needs_encrypted=encrypt_text(needs),
+                    note_encrypted=encrypt_text(note) if note else "",
+                    weekdays=sorted(set(weekdays)),
+                    day_parts=[p for p in DayPart.values if p in day_parts],
+                    language=language,
+                )
+        except IntegrityError:  # a concurrent submit won (one_open_assistance_request)
+            raise waiting from None
         audit.record(
             "matching.assistance_requested",
             actor=user,

@@ -181,6 +181,14 @@ class AssistanceRequest(models.Model):
     class Meta:
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["brand", "status", "created_at"])]
+        constraints = [
+            # One request waiting for the team per patient and brand, also under races.
+            models.UniqueConstraint(
+                fields=["user", "brand"],
+                condition=models.Q(status="open"),
+                name="one_open_assistance_request",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"assistance request #{self.pk}"
