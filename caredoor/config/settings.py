@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "caredoor.core.specialists",
     "caredoor.core.scheduling",
     "caredoor.core.care",
+    "caredoor.core.messaging",
     "caredoor.core.consents",
     "caredoor.core.intake",
     "caredoor.core.booking",

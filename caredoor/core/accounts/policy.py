@@ -87,6 +87,7 @@ class Capability(models.TextChoices):
     MANAGE_INTAKE = "intake.manage", _("Build intake questionnaires")
     ALLOCATE_PATIENTS = "patients.allocate", _("Allocate specialists to patients' requests")
     VIEW_CARE = "care.view", _("See care relationships (employers: counts only)")
+    MESSAGE_PEOPLE = "messages.staff", _("Hold conversations with patients and specialists")
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -103,6 +104,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.MANAGE_INTAKE: frozenset({Role.OPERATOR, Role.ORG_ADMIN}),
     Capability.ALLOCATE_PATIENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.VIEW_CARE: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
+    Capability.MESSAGE_PEOPLE: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
 }
 
 # Roles an inviter may hand out, by the inviter's role.

@@ -45,6 +45,7 @@ from icalendar import (
 from caredoor.core.booking.models import Booking, BookingStatus
 from caredoor.core.brands.models import Brand
 from caredoor.core.specialists.models import SpecialistProfile
+from caredoor.core.specialists.queries import public_name
 
 Recipient = Literal["patient", "specialist"]
 Method = Literal["REQUEST", "CANCEL"]
@@ -253,13 +254,7 @@ def specialist_summary(booking: Booking) -> str:
 
 
 def specialist_name(profile: SpecialistProfile) -> str:
-    """The name patients see: the published one, else the working copy's, else the user's."""
-    published = getattr(profile, "published", None)  # None when never published
-    return (
-        (published.data.get("display_name", "") if published else "")
-        or profile.display_name
-        or profile.user.display_name
-    )
+    return public_name(profile)
 
 
 def patient_summary(booking: Booking) -> str:

@@ -43,6 +43,7 @@ from caredoor.core.booking.models import (
 )
 from caredoor.core.notifications import actions as notifications
 from caredoor.core.notifications.models import Delivery, DeliveryState
+from caredoor.core.specialists.queries import public_name
 
 log = logging.getLogger("caredoor.notifications")
 
@@ -332,16 +333,7 @@ def _zone_of(profile: Any, side: str, person: Any) -> str:
 
 
 def specialist_name(profile: Any) -> str:
-    """The name patients see: the published one, else the working copy's, else the user's."""
-    try:
-        published = profile.published
-    except Exception:  # never published (RelatedObjectDoesNotExist)
-        published = None
-    return (
-        (published.data.get("display_name", "") if published else "")
-        or profile.display_name
-        or profile.user.display_name
-    )
+    return public_name(profile)
 
 
 # Where a link leads in each portal: the booking's (or request's) own page once the portal

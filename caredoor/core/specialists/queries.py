@@ -248,3 +248,17 @@ def term_usage(term_ids: list[int]) -> dict[int, int]:
         for term_id, profile_id in pairs:
             users[term_id].add(profile_id)
     return {pk: len(found) for pk, found in users.items()}
+
+
+def public_name(profile: Any) -> str:
+    """The name patients see: the published one, else the working copy's, else the user's.
+    The one implementation; booking emails, invites, messaging and the portals use it."""
+    try:
+        published = profile.published
+    except Exception:  # never published (RelatedObjectDoesNotExist)
+        published = None
+    return (
+        (published.data.get("display_name", "") if published else "")
+        or profile.display_name
+        or profile.user.display_name
+    )

@@ -1,0 +1,99 @@
+"""What the recipients of a message hear of it, after commit.
+
+For each party other than the sender: a push to their own sockets (``user.<id>``: the
+navigation's unread badge and the notification centre update live), and one in-app
+notification per thread, refreshed rather than repeated while it is unread ("New
+messages from ..."), titled in the recipient's language and linking to the thread in
+their portal. It never contains the message's text. Emails and SMS for people who are not
+online are batched into digests (``digest.py``), never sent per message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from caredoor.core.messaging.models import Message
+from caredoor.core.messaging.queries import Recipient, counterpart_name, parties
+from caredoor.core.notifications.models import Notification
+from caredoor.core.notifications.push import push_to_user
+
+KIND = "message"
+
+
+def thread_path(portal: str, thread_id: int) -> str:
+    try:
+        return reverse(f"{portal}:thread", args=[thread_id])
+    except NoReverseMatch:
+        return ""
+
+
+def message_posted(message: Message) -> None:
+    thread = message.thread
+    for person in parties(thread):
+        if person.user.pk == message.sender_id:
+            continue
+        _in_app(person, message)
+        push_to_user(
+            person.user.pk,
+            {
+                "type": "notice",
+                "what": "message",
+                "thread": thread.pk,
+                "message": message.pk,
+                "brand": thread.brand_id,
+                "portal": person.portal,
+            },
+        )
+
+
+def event_posted(message: Message) -> None:
+    """System lines reach open threads by the thread push; the events themselves are
+    notified by the app that caused them (booking emails and notifications)."""
+
+
+def _in_app(person: Recipient, message: Message) -> Notification:
+    thread = message.thread
+    url = thread_path(person.portal, thread.pk)
+    with translation.override(person.user.language or thread.brand.default_language):
+        title = _("New messages from %(name)s") % {"name": counterpart_name(thread, person.side)}
+    existing = (
+        Notification.objects.filter(
+            user=person.user,
+            brand=thread.brand,
+            portal=person.portal,
+            kind=KIND,
+            url=url,
+            read_at__isnull=True,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if existing is not None:
+        existing.title = title[:300]
+        existing.created_at = timezone.now()
+        existing.save(update_fields=["title", "created_at"])
+        return existing
+    return Notification.objects.create(
+        user=person.user,
+        brand=thread.brand,
+        portal=person.portal,
+        kind=KIND,
+        title=title[:300],
+        url=url,
+    )
+
+
+def read_notifications(user: Any, thread_id: int, portal: str, brand: Any) -> int:
+    """Opening a thread reads its message notifications too."""
+    return Notification.objects.filter(
+        user=user,
+        brand=brand,
+        portal=portal,
+        kind=KIND,
+        url=thread_path(portal, thread_id),
+        read_at__isnull=True,
+    ).update(read_at=timezone.now())
