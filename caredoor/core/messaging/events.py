@@ -9,7 +9,10 @@ reader, in the active language and time zone.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+from django.utils.translation import gettext as _
 
 from caredoor.core.brands.models import Brand
 from caredoor.core.messaging.actions import care_thread, post_system_event
@@ -44,3 +47,15 @@ def post_event(
     if event not in EVENT_KINDS:
         raise ValueError(f"unknown thread event {event!r}")
     return post_system_event(care_thread(brand, patient, profile), event=event, data=data)
+
+
+@dataclass(frozen=True)
+class EventLine:
+    text: str
+    url: str = ""
+
+
+def describe(event: str, data: dict[str, Any], portal: str) -> EventLine:
+    """The line one reader sees for a system event (placeholder until every kind has its
+    own wording)."""
+    return EventLine(_("Something changed in this conversation."))

@@ -48,3 +48,15 @@ def message_payload(message: Message) -> dict[str, Any]:
         "deleted": message.deleted_at is not None,
         "purged": message.purged_at is not None,
     }
+
+
+def for_reader(payload: dict[str, Any], *, user_id: int, portal: str) -> dict[str, Any]:
+    """``payload`` as one reader gets it: ``mine``, and for events the line and link in
+    the active language and time zone, for the reader's portal."""
+    from caredoor.core.messaging.events import describe
+
+    out = {**payload, "mine": payload.get("sender") == user_id}
+    if payload.get("kind") == MessageKind.EVENT and payload.get("event"):
+        line = describe(payload["event"], payload.get("event_data") or {}, portal)
+        out["event_text"], out["event_url"] = line.text, line.url
+    return out
