@@ -13,7 +13,17 @@ def _counts() -> dict[str, int]:
         m._meta.label: m.objects.count()
         for m in apps.get_models()
         if m._meta.app_label
-        in {"brands", "organizations", "accounts", "compliance", "mfa", "scheduling", "booking"}
+        in {
+            "brands",
+            "organizations",
+            "accounts",
+            "compliance",
+            "mfa",
+            "scheduling",
+            "booking",
+            "messaging",
+            "notifications",
+        }
     }
 
 
@@ -105,3 +115,18 @@ def test_the_demo_has_hours_and_open_bookings_through_the_actions(tmp_path, sett
     )
     assert AvailabilityRequest.objects.filter(status="requested").count() == 1
     assert verify_chain().ok
+
+
+@pytest.mark.django_db
+def test_demo_conversation_leaves_ana_one_unread_message(tmp_path, settings):
+    from caredoor.core.accounts.models import User
+    from caredoor.core.brands.models import Brand
+    from caredoor.core.messaging.queries import unread_total
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    ana = User.objects.get(email="ana.patient@caredoor.test")
+    mara = User.objects.get(email="mara.klein@caredoor.test")
+    harbor = Brand.objects.get(slug="harbor")
+    assert unread_total(ana, harbor, "patient") == 1
+    assert unread_total(mara, harbor, "specialist") == 1  # the operator's welcome
