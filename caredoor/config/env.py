@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -88,6 +88,35 @@ class Config:
     port: int
     field_encryption_keys: list[str]
     log_level: str
+    # Twilio for the SMS channel: all three or none (then SMS is off).
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_from_number: str = ""
+
+    @property
+    def sms_enabled(self) -> bool:
+        return bool(self.twilio_account_sid)
+
+
+TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")
+
+
+def _twilio(environ: Mapping[str, str]) -> tuple[str, str, str]:
+    """The Twilio account, token and sender number, all three or none."""
+    values = [environ.get(name, "").strip() for name in TWILIO_VARIABLES]
+    if not any(values):
+        return ("", "", "")
+    missing = [name for name, value in zip(TWILIO_VARIABLES, values, strict=True) if not value]
+    if missing:
+        raise ConfigError(
+            missing[0], "the SMS channel needs all of " + ", ".join(TWILIO_VARIABLES) + " or none"
+        )
+    sid, _token, number = values
+    if not (sid.startswith("AC") and len(sid) == 34 and sid[2:].isalnum()):
+        raise ConfigError("TWILIO_ACCOUNT_SID", "expected the account SID (AC + 32 characters)")
+    if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
+        raise ConfigError("TWILIO_FROM_NUMBER", f"expected an E.164 number; got {number!r}")
+    return (sid, values[1], number)
 
 
 DEV_SECRET = "caredoor-insecure-development-key-never-use-in-production"  # noqa: S105
@@ -117,6 +146,7 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
         raise ConfigError("LOG_LEVEL", f"expected one of {', '.join(sorted(LOG_LEVELS))}")
 
     data_dir = Path(env.get("CAREDOOR_DATA_DIR", "") or base / "var")
+    twilio_sid, twilio_token, twilio_number = _twilio(env)
 
     return Config(
         production=production,
@@ -131,4 +161,7 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
         port=_int(env, "PORT", 8000, low=1, high=65535),
         field_encryption_keys=keys,
         log_level=log_level,
+        twilio_account_sid=twilio_sid,
+        twilio_auth_token=twilio_token,
+        twilio_from_number=twilio_number,
     )

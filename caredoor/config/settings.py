@@ -270,6 +270,17 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = DATA_DIR / "outbox"
 
+# --- SMS: off unless Twilio is configured (all three TWILIO_* variables) ----------------------
+SMS_TWILIO = (
+    {
+        "account_sid": CONFIG.twilio_account_sid,
+        "auth_token": CONFIG.twilio_auth_token,
+        "from_number": CONFIG.twilio_from_number,
+    }
+    if CONFIG.sms_enabled
+    else None
+)
+
 # --- security ------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

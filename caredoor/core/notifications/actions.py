@@ -22,6 +22,13 @@ sent again after the lease. A message is never lost while its sender keeps being
 message caused by an action exists exactly when the action committed; the caller sends it
 after the commit and a sweeper picks up what a crash left behind (``retriable``).
 
+Preferences (``preferences.py``) are checked when a message is sent, not when it is
+queued: an email the person switched off is recorded as ``dropped`` with the error
+``preference`` (no sweeper touches it again) and its in-app notification is still created
+when the person keeps those on. Every in-app notification created here is pushed to the
+person's sockets (``user.<id>``) after commit, so the header badge updates live.
+``send_text`` is the same protocol for the SMS channel (``sms.py``).
+
 Marking notifications read is the person's own inbox state, not a change of record, so
 it is not audited.
 """
@@ -32,6 +39,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -43,7 +51,10 @@ from django.utils import timezone
 from caredoor.core.accounts.emails import Attachment, branded_email
 from caredoor.core.brands.models import Brand
 from caredoor.core.brands.queries import brand_url
+from caredoor.core.notifications import sms
 from caredoor.core.notifications.models import Channel, Delivery, DeliveryState, Notification
+from caredoor.core.notifications.preferences import allows
+from caredoor.core.notifications.push import push_to_user
 
 log = logging.getLogger("caredoor.notifications")
 
@@ -54,6 +65,7 @@ MAX_ATTEMPTS = 5
 SEND_TIMEOUT = 60  # seconds; must stay well below LEASE
 
 State = DeliveryState
+PREFERENCE = "preference"  # the ``error`` of a delivery the person switched off
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,7 @@ class Message:
     ``<template>.txt``; the context gets ``link``, the absolute URL of ``url`` on the brand's
     primary domain, and ``recipient``. ``time_zone`` overrides the person's own zone (else
     the brand's). ``attachments`` may be a callable, evaluated in the recipient's language.
+    ``in_app=False``: an email only (a digest of things already in the app).
     """
 
     user: Any
@@ -75,9 +88,16 @@ class Message:
     url: str
     attachments: Sequence[Attachment] | Callable[[], Sequence[Attachment]] = ()
     time_zone: str = ""
+    in_app: bool = True
+
+    @property
+    def language(self) -> str:
+        """The language it is written in: the person's, if the brand offers it."""
+        chosen = self.user.language or ""
+        return chosen if chosen in self.brand.languages else self.brand.default_language
 
     def render(self):  # type: ignore[no-untyped-def]
-        return branded_email(
+        email = branded_email(
             brand=self.brand,
             to=self.user.email,
             template=self.template,
@@ -90,6 +110,10 @@ class Message:
             time_zone=self.time_zone or self.user.time_zone,
             attachments=self.attachments,
         )
+        # Mail clients and auto-responders: the language, and that no one typed it.
+        email.extra_headers.setdefault("Content-Language", self.language)
+        email.extra_headers.setdefault("Auto-Submitted", "auto-generated")
+        return email
 
 
 def notify(
@@ -124,6 +148,8 @@ def notify(
     if key is None:
         email = message.render()
         _create_notification(message, email.subject)
+        if not allows(user, brand, kind, Channel.EMAIL):
+            return False
         return _send(email, key=f"{kind}:unkeyed") is None
     return send(message, key=key, payload=payload, now=now) == State.SENT
 
@@ -189,6 +215,8 @@ def send(
     if existing is not None and not may_take_over(existing, now):
         return existing.state
     email = message.render()
+    if not allows(message.user, message.brand, message.kind, Channel.EMAIL):
+        return _skip(message, email.subject, key=key, payload=payload or {}, now=now)
     row = _claim(message, email.subject, key=key, payload=payload or {}, now=now)
     if row is None:
         return State.CLAIMED
@@ -207,21 +235,52 @@ def _claim(
 ) -> Delivery | None:
     """Insert the row claimed, or take over a retriable one; None when another sender has
     it or it is done. The first claim creates the in-app notification with it."""
+    return _claim_row(
+        key,
+        user=message.user,
+        brand=message.brand,
+        kind=message.kind,
+        channel=Channel.EMAIL,
+        payload=payload,
+        now=now,
+        first=partial(_create_notification, message, title),
+    )
+
+
+def _claim_row(
+    key: str,
+    *,
+    user: Any,
+    brand: Brand,
+    kind: str,
+    channel: str,
+    payload: dict[str, Any],
+    now: datetime,
+    first: Callable[[], Any] | None = None,
+    state: str = State.CLAIMED,
+    error: str = "",
+) -> Delivery | None:
+    """Insert the row in ``state`` (claimed), or move a retriable one there; None when
+    another sender has it or it is done. ``first`` runs in the transaction of the row's
+    first claim only (a claim of an outbox row that was never tried counts as first)."""
+    attempts = 1 if state == State.CLAIMED else 0
     try:
         with transaction.atomic():
             row = Delivery.objects.create(
                 key=key,
-                user=message.user,
-                brand=message.brand,
-                kind=message.kind,
+                user=user,
+                brand=brand,
+                kind=kind,
                 payload=payload,
-                channel=Channel.EMAIL,
-                state=State.CLAIMED,
-                attempts=1,
+                channel=channel,
+                state=state,
+                attempts=attempts,
+                error=error,
                 created_at=now,
                 claimed_at=now,
             )
-            _create_notification(message, title)
+            if first is not None:
+                first()
             return row
     except IntegrityError:
         pass
@@ -230,24 +289,75 @@ def _claim(
         return None
     with transaction.atomic():
         won = Delivery.objects.filter(pk=row.pk, state=row.state, attempts=row.attempts).update(
-            state=State.CLAIMED, claimed_at=now, attempts=F("attempts") + 1
+            state=state, claimed_at=now, attempts=F("attempts") + attempts, error=error
         )
         if not won:
             return None
-        if row.attempts == 0:  # an outbox row's first claim
-            _create_notification(message, title)
+        if row.attempts == 0 and first is not None:  # an outbox row's first claim
+            first()
     row.refresh_from_db()
     return row
 
 
-def _create_notification(message: Message, title: str) -> Notification:
-    return Notification.objects.create(
+def _skip(message: Message, title: str, *, key: str, payload: dict[str, Any], now: datetime) -> str:
+    """The person switched this email off: the row is recorded as dropped (error
+    ``preference``) so no sweeper sends it later, and the in-app notification is created
+    once, as a sent email would have."""
+    row = _claim_row(
+        key,
+        user=message.user,
+        brand=message.brand,
+        kind=message.kind,
+        channel=Channel.EMAIL,
+        payload=payload,
+        now=now,
+        first=partial(_create_notification, message, title),
+        state=State.DROPPED,
+        error=PREFERENCE,
+    )
+    if row is None:
+        current = Delivery.objects.filter(key=key).values_list("state", flat=True).first()
+        return current or State.DROPPED
+    return State.DROPPED
+
+
+def _create_notification(message: Message, title: str) -> Notification | None:
+    """The in-app notification, unless the message is email-only or the person switched
+    in-app notices of its kind off; pushed to their sockets after commit."""
+    if not message.in_app or not allows(message.user, message.brand, message.kind, Channel.IN_APP):
+        return None
+    notification = Notification.objects.create(
         user=message.user,
         brand=message.brand,
         portal=message.portal,
         kind=message.kind,
         title=title[:300],
         url=message.url,
+    )
+    transaction.on_commit(partial(push_notice, notification), robust=True)
+    return notification
+
+
+def push_notice(notification: Notification) -> bool:
+    """Tell the person's open pages that a notification arrived (the badge counts it).
+    The payload names ids, the kind and the portal; the title stays in the page."""
+    unread = Notification.objects.filter(
+        user_id=notification.user_id,
+        brand_id=notification.brand_id,
+        portal=notification.portal,
+        read_at__isnull=True,
+    ).count()
+    return push_to_user(
+        notification.user_id,
+        {
+            "type": "notice",
+            "what": "notification",
+            "notification": notification.pk,
+            "kind": notification.kind,
+            "brand": notification.brand_id,
+            "portal": notification.portal,
+            "unread": unread,
+        },
     )
 
 
@@ -262,6 +372,55 @@ def _send(email, *, key: str) -> Exception | None:  # type: ignore[no-untyped-de
         log.warning("email %s not sent: %s", key, type(error).__name__)
         return error
     return None
+
+
+# --- text messages ---------------------------------------------------------------------------
+
+
+def send_text(
+    *,
+    key: str,
+    user: Any,
+    brand: Brand,
+    kind: str,
+    text: str,
+    payload: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> str:
+    """One SMS to ``user`` under the delivery protocol (at most once per ``key``, retried
+    while it fails). Returns the row's state; ``dropped`` without a row when SMS is not
+    configured, the person has no phone number, or they did not switch texts of ``kind``
+    on. ``text`` is already in the person's language and carries no content."""
+    now = now or timezone.now()
+    sender = sms.sms_sender()
+    if not sender.enabled or not user.phone or not allows(user, brand, kind, Channel.SMS):
+        return State.DROPPED
+    existing = Delivery.objects.filter(key=key).first()
+    if existing is not None and not may_take_over(existing, now):
+        return existing.state
+    row = _claim_row(
+        key,
+        user=user,
+        brand=brand,
+        kind=kind,
+        channel=Channel.SMS,
+        payload=payload or {},
+        now=now,
+    )
+    if row is None:
+        return State.CLAIMED
+    try:
+        provider_id = sender.send(user.phone, text)
+    except Exception as error:  # any failure leaves the row retriable
+        log.warning("text %s not sent: %s", key, type(error).__name__)
+        Delivery.objects.filter(pk=row.pk, state=State.CLAIMED, attempts=row.attempts).update(
+            state=State.FAILED, error=type(error).__name__[:100]
+        )
+        return State.FAILED
+    Delivery.objects.filter(pk=row.pk).update(
+        state=State.SENT, sent_at=now, error="", payload={**row.payload, "provider_id": provider_id}
+    )
+    return State.SENT
 
 
 # --- the inbox -----------------------------------------------------------------------------

@@ -53,7 +53,20 @@ class Notification(models.Model):
 
 
 class Channel(models.TextChoices):
+    IN_APP = "in_app", _("In the app")
     EMAIL = "email", _("Email")
+    SMS = "sms", _("Text message (SMS)")
+
+
+class KindGroup(models.TextChoices):
+    """What a notification is about, as a person chooses how to hear of it
+    (``preferences.group_of`` maps a notification's ``kind`` to its group)."""
+
+    MESSAGES = "messages", _("Messages")
+    BOOKINGS = "bookings", _("Bookings and requests")
+    REMINDERS = "reminders", _("Session reminders")
+    DOCUMENTS = "documents", _("Documents and consents")
+    ACCOUNT = "account", _("Account and security")
 
 
 class DeliveryState(models.TextChoices):
@@ -90,3 +103,28 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state}, {self.attempts} attempts)"
+
+
+class NotificationPreference(models.Model):
+    """One deviation from the defaults (``preferences.DEFAULTS``): on ``brand``, notices of
+    ``group`` reach ``user`` on ``channel`` (``enabled``) or not. No row: the default."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preferences"
+    )
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+    group = models.CharField(max_length=16, choices=KindGroup.choices)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    enabled = models.BooleanField()
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "brand", "group", "channel"], name="one_preference_per_channel"
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "on" if self.enabled else "off"
+        return f"user {self.user_id} {self.group}/{self.channel} {state} on brand {self.brand_id}"
