@@ -46,7 +46,7 @@ def expire_booking(pk: int, now: datetime | None = None) -> bool:
             request=None,
             **{"from": previous},
         )
-        notify.booking_event(notify.EXPIRED, current, by="system")
+        notify.booking_event(notify.EXPIRED, current, by="system", previous=previous)
     return True
 
 

@@ -31,7 +31,6 @@ from typing import Any, Literal
 
 from django.db import transaction
 from django.db.models import F, Q
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from caredoor.core.accounts.policy import Portal
@@ -41,7 +40,9 @@ from caredoor.core.booking.models import (
     Booking,
     BookingStatus,
 )
+from caredoor.core.messaging import events as thread_events
 from caredoor.core.notifications import actions as notifications
+from caredoor.core.notifications.links import portal_path
 from caredoor.core.notifications.models import Delivery, DeliveryState
 from caredoor.core.specialists.queries import public_name
 
@@ -121,8 +122,10 @@ def request_recipients(event: str, by: Side) -> list[str]:
     return ["specialist" if by == "patient" else "patient"]
 
 
-def booking_event(event: str, booking: Booking, *, by: Side) -> None:
-    """Schedule, on commit, the notifications of ``event`` on ``booking``."""
+def booking_event(event: str, booking: Booking, *, by: Side, previous: str = "") -> None:
+    """Schedule, on commit, the notifications of ``event`` on ``booking``, and add its line
+    to the pair's conversation (``thread_line``). ``previous``: the status the booking had
+    before, where the event alone does not tell (expiry of a proposal or of a payment)."""
     if event not in BOOKING_EVENTS:
         raise ValueError(f"unknown booking event {event!r}")
     if by not in ("patient", "specialist", "system"):
@@ -150,6 +153,73 @@ def booking_event(event: str, booking: Booking, *, by: Side) -> None:
         )
         keys.append(key)
     transaction.on_commit(partial(_after_commit, keys), robust=True)
+    thread_line(event, booking, by=by, previous=previous)
+
+
+# --- lines in the pair's conversation (messaging/events.py) -------------------------------
+
+
+def line_kind(event: str, status: str, previous: str = "") -> str | None:
+    """The conversation line of a booking event on a booking now in ``status`` (None: no
+    line; completed sessions and no-shows are not announced)."""
+    if event in (BOOKED, SCHEDULED, PROPOSAL_ACCEPTED):
+        if status == BookingStatus.CONFIRMED:
+            return thread_events.BOOKING_CONFIRMED
+        return thread_events.PAYMENT_DUE if status == BookingStatus.PENDING_PAYMENT else None
+    if event == EXPIRED:
+        if previous == BookingStatus.PENDING_PAYMENT:
+            return thread_events.PAYMENT_EXPIRED
+        return thread_events.PROPOSAL_EXPIRED
+    return {
+        PROPOSED: thread_events.PROPOSAL_SENT,
+        PROPOSAL_DECLINED: thread_events.PROPOSAL_DECLINED,
+        PROPOSAL_WITHDRAWN: thread_events.PROPOSAL_WITHDRAWN,
+        PAID: thread_events.PAYMENT_RECEIVED,
+        RESCHEDULED: thread_events.BOOKING_RESCHEDULED,
+        CANCELLED: thread_events.BOOKING_CANCELLED,
+    }.get(event)
+
+
+def line_data(booking: Booking, *, by: str) -> dict[str, Any]:
+    """What a booking's conversation line keeps: ids, times (ISO, UTC), states. Never the
+    session type's name, a reason or a message."""
+    return {
+        "booking": booking.pk,
+        "start": booking.start.astimezone(UTC).isoformat(),
+        "end": booking.end.astimezone(UTC).isoformat(),
+        "session_type": booking.session_type_id,
+        "status": booking.status,
+        "by": by,
+    }
+
+
+def thread_line(event: str, booking: Booking, *, by: str, previous: str = "") -> None:
+    """Add ``event``'s line to the pair's conversation, in the action's transaction."""
+    fresh = (
+        Booking.objects.select_related("brand", "patient", "profile", "rescheduled_from")
+        .filter(pk=booking.pk)
+        .first()
+    )
+    if fresh is None:
+        return
+    if event == EXPIRED and not previous:
+        previous = BookingStatus.PENDING_PAYMENT if fresh.responded_at else BookingStatus.PROPOSED
+    kind = line_kind(event, fresh.status, previous)
+    if kind is None:
+        return
+    data = line_data(fresh, by=by)
+    if kind in (thread_events.PROPOSAL_SENT, thread_events.PAYMENT_DUE) and fresh.expires_at:
+        data["expires"] = fresh.expires_at.astimezone(UTC).isoformat()
+    if event == RESCHEDULED and fresh.rescheduled_from is not None:
+        data["previous"] = fresh.rescheduled_from.pk
+        data["previous_start"] = fresh.rescheduled_from.start.astimezone(UTC).isoformat()
+    if fresh.series_id is not None and event in (SCHEDULED, CANCELLED):
+        count = len(series_dates(fresh, event))  # one line for a series scheduled or cancelled
+        if count > 1:
+            data["count"] = count
+    thread_events.post_event(
+        brand=fresh.brand, patient=fresh.patient, profile=fresh.profile, event=kind, data=data
+    )
 
 
 def request_event(event: str, request: AvailabilityRequest, *, by: Side) -> None:
@@ -334,26 +404,6 @@ def _zone_of(profile: Any, side: str, person: Any) -> str:
 
 def specialist_name(profile: Any) -> str:
     return public_name(profile)
-
-
-# Where a link leads in each portal: the booking's (or request's) own page once the portal
-# has one, else the nearest list, else the portal's home.
-LINKS: dict[tuple[str, str], tuple[tuple[str, bool], ...]] = {
-    ("patient", "booking"): (("patient:booking", True), ("patient:bookings", False)),
-    ("specialist", "booking"): (("specialist:booking", True), ("specialist:calendar", False)),
-    ("patient", "request"): (("patient:request", True), ("patient:bookings", False)),
-    ("specialist", "request"): (("specialist:request", True), ("specialist:requests", False)),
-}
-HOMES = {"patient": "patient:dashboard", "specialist": "specialist:dashboard"}
-
-
-def portal_path(side: str, what: str, pk: int) -> str:
-    for name, with_pk in LINKS[(side, what)]:
-        try:
-            return reverse(name, args=[pk] if with_pk else [])
-        except NoReverseMatch:
-            continue
-    return reverse(HOMES[side])
 
 
 def invite_writer() -> Any:

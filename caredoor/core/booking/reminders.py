@@ -31,6 +31,10 @@ after the mail server accepted the message and before "sent" is committed, the m
 is sent a second time after the lease. Outside that window, each reminder is sent once.
 A reminder can be missed only if no run happens between its moment and the session's
 start (or every attempt in that time fails).
+
+Each run also adds the "session starting soon" line, with the link to join, to the
+conversation of every confirmed session starting within ``STARTING_SOON`` (15 minutes):
+once per booking and start time (``announce_starting_soon``).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from django.utils import timezone
 
 from caredoor.core.booking import notify, policy
 from caredoor.core.booking.models import Booking, BookingPolicy, BookingStatus
+from caredoor.core.messaging import events as thread_events
 from caredoor.core.notifications import actions as notifications
 from caredoor.core.notifications.models import Delivery, DeliveryState
 
@@ -131,7 +136,43 @@ def send_due_reminders(now: datetime | None = None) -> int:
                 log.exception("reminder %s could not be sent", key)
                 continue
             sent += state == DeliveryState.SENT
+    announce_starting_soon(now)
     return sent
+
+
+# The "session starting soon" line in the pair's conversation, with the link to join.
+STARTING_SOON = timedelta(minutes=15)
+
+
+def announce_starting_soon(now: datetime | None = None) -> int:
+    """Post "your session starts at ..." to the conversation of every confirmed booking
+    starting within ``STARTING_SOON`` of ``now``: once per booking and start time, however
+    many runs and processes see it (``events.post_event_once``). Returns how many lines
+    this run posted."""
+    now = now or timezone.now()
+    bookings = (
+        Booking.objects.filter(
+            status=BookingStatus.CONFIRMED, start__gt=now, start__lte=now + STARTING_SOON
+        )
+        .select_related("brand", "patient", "profile")
+        .order_by("start", "pk")
+    )
+    posted = 0
+    for booking in bookings:
+        try:
+            line = thread_events.post_event_once(
+                brand=booking.brand,
+                patient=booking.patient,
+                profile=booking.profile,
+                event=thread_events.SESSION_STARTING,
+                data=notify.line_data(booking, by="system"),
+                once_on=("booking", "start"),
+            )
+        except Exception:
+            log.exception("starting-soon line for booking %s could not be posted", booking.pk)
+            continue
+        posted += line is not None
+    return posted
 
 
 def _message(booking: Booking, side: str) -> notifications.Message:

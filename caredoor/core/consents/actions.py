@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.brands.models import Brand
+from caredoor.core.care.queries import patient_relationships
 from caredoor.core.compliance import audit
 from caredoor.core.consents import queries
 from caredoor.core.consents.models import (
@@ -25,6 +26,7 @@ from caredoor.core.consents.models import (
     ConsentVersion,
     SpecialistConsentRequirement,
 )
+from caredoor.core.messaging import events as thread_events
 from caredoor.core.organizations.models import Organization
 
 BODY_MAX = 100_000
@@ -225,12 +227,37 @@ def do_sign(
                     "version_id": version.pk,
                 },
             )
+            _announce_signature(user, version, brand)
     except IntegrityError:
         found = queries.valid_signatures(user, brand).filter(version=version).first()
         if found is None:
             raise
         return found
     return signature
+
+
+def _announce_signature(user: Any, version: ConsentVersion, brand: Brand) -> None:
+    """A line in the conversation of each active care pair on ``brand`` the document
+    concerns: every pair for the brand's or organization's staged documents, only the
+    specialists who require it for an on-request one (another specialist does not learn
+    of it). The line keeps the document's kind, id and version number, not its title."""
+    document = version.document
+    relationships = patient_relationships(user, brand).filter(ended_at__isnull=True)
+    if document.stage == ON_REQUEST:
+        relationships = relationships.filter(profile__consent_requirements__document=document)
+    for relationship in relationships:
+        thread_events.post_event(
+            brand=brand,
+            patient=user,
+            profile=relationship.profile,
+            event=thread_events.CONSENT_SIGNED,
+            data={
+                "document": document.pk,
+                "version": version.number,
+                "kind": document.kind,
+                "relationship": relationship.pk,
+            },
+        )
 
 
 def do_accept_at_signup(
