@@ -150,7 +150,14 @@ if CONFIG.redis_url:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [CONFIG.redis_url], "prefix": "caredoor"},
+            "CONFIG": {
+                # redis-py 8 reads with a 5 s socket timeout by default, as long as the
+                # layer's blocking pop waits (5 s): every idle socket was torn down. The
+                # pop returns within 5 s, so a longer read timeout still notices a dead
+                # connection.
+                "hosts": [{"address": CONFIG.redis_url, "socket_timeout": 15}],
+                "prefix": "caredoor",
+            },
         }
     }
     HUEY = {
