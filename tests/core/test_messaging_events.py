@@ -508,3 +508,25 @@ def test_unknown_kinds_are_refused_when_posting(world):
         events.post_event(
             brand=world.a.brand, patient=world.a.patient, profile=profile, event="x", data={}
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_starting_soon_once_when_several_workers_run_at_the_same_time(world):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    profile = listed_with_hours(world.a)[0]
+    booking = book(world, make_type(profile), local(10))
+    moment = booking.start - timedelta(minutes=10)
+
+    def worker() -> int:
+        try:
+            return announce_starting_soon(moment)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        posted = list(pool.map(lambda _: worker(), range(4)))
+    assert sum(posted) == 1
+    assert kinds(world, profile) == [events.BOOKING_CONFIRMED, events.SESSION_STARTING]
