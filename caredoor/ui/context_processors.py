@@ -9,8 +9,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language_info
 
-from caredoor.core.accounts.policy import Portal
+from caredoor.core.accounts.policy import Capability, Portal
 from caredoor.core.brands.choices import SignInMethod
+from caredoor.core.messaging.queries import unread_total
 from caredoor.core.notifications.queries import unread_count
 from caredoor.ui.nav import NAV, NAV_WHEN
 
@@ -43,6 +44,8 @@ def _nav(request: HttpRequest, ctx: Any) -> list[dict[str, Any]]:
 NOTIFICATION_PAGES = {
     Portal.PATIENT: "patient:notifications",
     Portal.SPECIALIST: "specialist:notifications",
+    Portal.ORGANIZATION: "organization:notifications",
+    Portal.AFFILIATE: "affiliate:notifications",
 }
 
 
@@ -53,6 +56,26 @@ def _notifications(request: HttpRequest, ctx: Any) -> dict[str, Any] | None:
     return {
         "url": reverse(NOTIFICATION_PAGES[ctx.portal]),
         "unread": cache(lambda: unread_count(request.user, ctx.brand, ctx.portal)),
+    }
+
+
+# Portals with conversations: the Messages entry shows the unread count.
+MESSAGE_PAGES = {
+    Portal.PATIENT: "patient:messages",
+    Portal.SPECIALIST: "specialist:messages",
+    Portal.ORGANIZATION: "organization:messages",
+}
+
+
+def _messages(request: HttpRequest, ctx: Any) -> dict[str, Any] | None:
+    if ctx is None or ctx.portal not in MESSAGE_PAGES or ctx.brand is None:
+        return None
+    if ctx.portal == Portal.ORGANIZATION and not ctx.can(Capability.MESSAGE_PEOPLE):
+        return None
+    # Like the notifications count: one query, only on pages that show the navigation.
+    return {
+        "url": reverse(MESSAGE_PAGES[ctx.portal]),
+        "unread": cache(lambda: unread_total(request.user, ctx.brand, ctx.portal, ctx.membership)),
     }
 
 
@@ -75,6 +98,7 @@ def brand(request: HttpRequest) -> dict[str, Any]:
         "portal_label": Portal(ctx.portal).label if ctx else "",
         "nav_items": _nav(request, ctx) if ctx else [],
         "notification_inbox": _notifications(request, ctx),
+        "message_inbox": _messages(request, ctx),
         "site_name": brand.name if brand else "Caredoor",
         "offered_languages": [(code, get_language_info(code)["name_local"]) for code in offered],
         "sign_in": {m: (m in methods) for m in SignInMethod.values},

@@ -20,6 +20,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("My documents"), "patient:consents", None),
         (_("My specialists"), "patient:care", None),
         (_("Questionnaires"), "patient:intake_list", None),
+        (_("Messages"), "patient:messages", None),
         (_("Notifications"), "patient:notifications", None),
         (_("Account"), "patient:account", None),
     ],
@@ -34,6 +35,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Profile"), "specialist:onboarding", None),
         (_("Listings"), "specialist:listings", None),
         (_("Feedback"), "specialist:feedback", None),
+        (_("Messages"), "specialist:messages", None),
         (_("Notifications"), "specialist:notifications", None),
         (_("Account"), "specialist:account", None),
     ],
@@ -50,10 +52,13 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Consents"), "organization:consents", Capability.VIEW_CONSENTS),
         (_("People"), "organization:members", Capability.VIEW_MEMBERS),
         (_("Audit trail"), "organization:audit", Capability.VIEW_AUDIT),
+        (_("Messages"), "organization:messages", Capability.MESSAGE_PEOPLE),
+        (_("Notifications"), "organization:notifications", None),
         (_("Account"), "organization:account", None),
     ],
     Portal.AFFILIATE: [
         (_("Dashboard"), "affiliate:dashboard", None),
+        (_("Notifications"), "affiliate:notifications", None),
         (_("Account"), "affiliate:account", None),
     ],
 }
@@ -70,4 +75,8 @@ NAV_WHEN: dict[str, Callable[[Any], bool]] = {
     "patient:assisted": lambda brand: (
         brand is not None and brand.journey_mode == JourneyMode.ASSISTED
     ),
+    # Notifications belong to a brand: not on the platform host's operator console.
+    "organization:notifications": lambda brand: brand is not None,
+    # Conversations belong to a brand: not on the platform host's operator console.
+    "organization:messages": lambda brand: brand is not None,
 }

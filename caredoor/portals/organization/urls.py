@@ -1,6 +1,7 @@
 from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
+from caredoor.portals.common import messages, notifications
 from caredoor.portals.common.auth_views import portal_login
 from caredoor.portals.organization import (
     assisted,
@@ -23,6 +24,8 @@ app_name = "organization"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("account/", views.account_view, name="account"),
+    *notifications.urls(Portal.ORGANIZATION),
+    *messages.urls(Portal.ORGANIZATION),
     path("login/", portal_login, {"portal": Portal.ORGANIZATION}, name="login"),
     path("brands/", brands.brand_list, name="brands"),
     path("brands/new/", brands.brand_create, name="brand_new"),

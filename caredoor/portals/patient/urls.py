@@ -1,7 +1,7 @@
 from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
-from caredoor.portals.common import notifications
+from caredoor.portals.common import messages, notifications
 from caredoor.portals.patient import (
     assisted,
     booking,
@@ -21,6 +21,7 @@ urlpatterns = [
     path("", views.home, name="dashboard"),
     path("account/", views.account_view, name="account"),
     *notifications.urls(Portal.PATIENT),
+    *messages.urls(Portal.PATIENT),
     path("specialists/", directory.specialist_list, name="specialists"),
     path("specialists/compare/", directory.specialist_compare, name="specialist_compare"),
     path("specialists/<int:profile_id>/", directory.specialist_detail, name="specialist"),

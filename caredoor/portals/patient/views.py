@@ -9,6 +9,7 @@ from django.utils import timezone
 from caredoor.core.accounts.policy import PORTAL_PATHS, Portal, portal_of_role
 from caredoor.core.accounts.queries import memberships_on_brand, portal_memberships
 from caredoor.core.booking.access import patient_bookings
+from caredoor.core.messaging.queries import unread_total
 from caredoor.core.notifications.queries import unread_count
 from caredoor.portals.common import account
 from caredoor.portals.common.access import PortalContext, portal_view
@@ -31,7 +32,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @portal_view(Portal.PATIENT)
 def dashboard(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
-    """The care home: what comes next (see ``home.py``), upcoming sessions, notifications."""
+    """The care home: what comes next (see ``home.py``), upcoming sessions, unread messages
+    and notifications."""
     brand = ctx.brand
     assert brand is not None
     now = timezone.now()
@@ -49,6 +51,7 @@ def dashboard(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
                 patient_bookings(request.user, brand), zone, now
             ),
             "unread": unread_count(request.user, brand, Portal.PATIENT),
+            "unread_messages": unread_total(request.user, brand, Portal.PATIENT),
             "zone_name": zone_name,
             "find_url": care_home.find_url(brand),
         },

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from caredoor.core.accounts.policy import Portal
-from caredoor.portals.common import notifications
+from caredoor.portals.common import messages, notifications
 from caredoor.portals.common.auth_views import portal_login
 from caredoor.portals.specialist import (
     booking_urls,
@@ -22,6 +22,7 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("account/", views.account_view, name="account"),
     *notifications.urls(Portal.SPECIALIST),
+    *messages.urls(Portal.SPECIALIST),
     path("login/", portal_login, {"portal": Portal.SPECIALIST}, name="login"),
     path("register/", views.register, name="register"),
     path("start/", views.start, name="start"),

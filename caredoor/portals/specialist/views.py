@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.choices import SignInMethod
+from caredoor.core.messaging.queries import unread_total
 from caredoor.core.specialists.actions import do_register_new_specialist, do_register_specialist
 from caredoor.core.specialists.choices import PROFILE_FIELDS, ListingStatus, ProfileStatus
 from caredoor.core.specialists.queries import listings_of, own_profile, published_version
@@ -103,6 +104,7 @@ def dashboard(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
             listings_approved=[item for item in listings if item.status == ListingStatus.APPROVED],
             listings_waiting=[item for item in listings if item.status == ListingStatus.REQUESTED],
             statuses=ProfileStatus,
+            unread_messages=unread_total(request.user, ctx.brand, PORTAL),
         )
     return render(request, "specialist/dashboard.html", context)
 
