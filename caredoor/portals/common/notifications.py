@@ -1,4 +1,5 @@
-"""The notifications page, the same in every portal that has one (patient, specialist).
+"""The notification centre, the same in every portal (patient, specialist, organization,
+affiliate), with its settings page (``notification_settings.py``).
 
 A person sees only their own notifications on the current brand and in the current portal;
 marking read is a POST, and a notification that is not theirs here is a 404 that changes
@@ -17,6 +18,7 @@ from caredoor.core.notifications.actions import do_mark_all_read, do_mark_read
 from caredoor.core.notifications.models import Notification
 from caredoor.core.notifications.queries import inbox
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.common.notification_settings import notification_settings
 
 PER_PAGE = 30
 
@@ -33,6 +35,7 @@ def notification_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
             "any_unread": items.unread().exists(),
             "read_url": f"{ctx.portal}:notification_read",
             "read_all_url": f"{ctx.portal}:notifications_read_all",
+            "settings_url": f"{ctx.portal}:notification_settings",
         },
     )
 
@@ -56,10 +59,15 @@ def mark_all_read(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
 
 def urls(portal: str) -> list:  # type: ignore[type-arg]
     """The portal's notification routes (names ``notifications``, ``notification_read``,
-    ``notifications_read_all`` in the portal's namespace)."""
+    ``notifications_read_all``, ``notification_settings`` in the portal's namespace)."""
     view = portal_view(portal)
     return [
         path("notifications/", view(notification_list), name="notifications"),
+        path(
+            "notifications/settings/",
+            view(notification_settings),
+            name="notification_settings",
+        ),
         path(
             "notifications/<int:notification_id>/read/",
             require_POST(view(mark_read)),
