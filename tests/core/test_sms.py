@@ -1,5 +1,5 @@
-"""The SMS channel: the Twilio adapter, the disabled default, configuration, and texts
-sent under the delivery protocol.
+"""The SMS channel: the Twilio adapter, the disabled default, configuration, texts sent
+under the delivery protocol, and reminder texts.
 
 Twilio cannot be reached from tests, so the adapter talks to an ``httpx.MockTransport``
 that records each request and answers as Twilio's Messages API does: these tests check
@@ -9,15 +9,21 @@ the request's shape (URL, basic auth, form fields) and the error path, not a rea
 from __future__ import annotations
 
 import base64
+from datetime import timedelta
 from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from django.utils import timezone
 
 from caredoor.config.env import ConfigError, load
+from caredoor.core.booking.models import Booking, BookingStatus
+from caredoor.core.booking.reminders import send_due_reminders
 from caredoor.core.notifications import actions, sms
 from caredoor.core.notifications.models import Channel, Delivery, DeliveryState, KindGroup
 from caredoor.core.notifications.preferences import do_set_preferences
+from caredoor.core.scheduling.models import SessionType
+from caredoor.core.specialists.actions import do_register_specialist
 
 SID = "AC" + "0123456789abcdef" * 2
 TOKEN = "secret-token-123"
@@ -185,3 +191,44 @@ def test_no_text_without_configuration_phone_or_consent(
     assert send(world, texting_patient, "k3") == DeliveryState.DROPPED
     assert twilio.requests == [] and not Delivery.objects.exists()
     assert sms.can_text(texting_patient) is False
+
+
+@pytest.mark.django_db
+def test_reminder_texts_for_those_who_chose_them(world, twilio):
+    """A confirmed session tomorrow: the patient who switched reminder texts on gets one
+    text (brand, time, link; not the session type or a name), once; the specialist, who
+    did not, gets none."""
+    profile = do_register_specialist(world.a.specialist, world.a.brand)
+    session_type = SessionType.objects.create(
+        profile=profile, name="Trauma therapy", duration_minutes=50
+    )
+    start = (timezone.now() + timedelta(hours=23)).replace(second=0, microsecond=0)
+    end = start + timedelta(minutes=50)
+    Booking.objects.create(
+        brand=world.a.brand,
+        profile=profile,
+        patient=world.a.patient,
+        session_type=session_type,
+        start=start,
+        end=end,
+        blocked_start=start,
+        blocked_end=end,
+        status=BookingStatus.CONFIRMED,
+        patient_time_zone="Europe/Berlin",
+        currency="EUR",
+        status_changed_at=start - timedelta(days=10),
+    )
+    for person in (world.a.patient, world.a.specialist):
+        person.phone = "+4915112345678"
+        person.language = "de"
+        person.save(update_fields=["phone", "language"])
+    do_set_preferences(world.a.patient, world.a.brand, {(KindGroup.REMINDERS, Channel.SMS): True})
+    send_due_reminders()
+    send_due_reminders()
+    [request] = twilio.requests
+    body = parse_qs(request.content.decode())["Body"][0]
+    assert body.startswith("Brand A: ") and "http://a.test:8000/" in body
+    assert "(Europe/Berlin)" in body
+    assert "Trauma" not in body and world.a.specialist.display_name not in body
+    assert Delivery.objects.filter(key__endswith=":patient:sms", state="sent").count() == 1
+    assert not Delivery.objects.filter(key__endswith=":specialist:sms").exists()

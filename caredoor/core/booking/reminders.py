@@ -32,6 +32,10 @@ is sent a second time after the lease. Outside that window, each reminder is sen
 A reminder can be missed only if no run happens between its moment and the session's
 start (or every attempt in that time fails).
 
+People who switched reminder texts on (SMS configured, a phone number, the reminders
+group's SMS channel; off by default) get the same reminder as a text too, under its own
+key (``<reminder key>:sms``): brand, time and link only (``booking/sms/reminder.txt``).
+
 Each run also adds the "session starting soon" line, with the link to join, to the
 conversation of every confirmed session starting within ``STARTING_SOON`` (15 minutes):
 once per booking and start time (``announce_starting_soon``).
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.utils import timezone
@@ -49,6 +54,7 @@ from caredoor.core.booking import notify, policy
 from caredoor.core.booking.models import Booking, BookingPolicy, BookingStatus
 from caredoor.core.messaging import events as thread_events
 from caredoor.core.notifications import actions as notifications
+from caredoor.core.notifications import sms
 from caredoor.core.notifications.models import Delivery, DeliveryState
 
 log = logging.getLogger("caredoor.notifications")
@@ -111,6 +117,9 @@ def send_due_reminders(now: datetime | None = None) -> int:
     now = now or timezone.now()
     due = due_reminders(now)
     keys = [reminder_key(booking, offset, side) for booking, offset in due for side in SIDES]
+    texting = sms.sms_sender().enabled  # reminder texts: off unless configured and chosen
+    if texting:
+        keys += [f"{key}:sms" for key in keys]
     done: set[str] = set()
     for chunk in range(0, len(keys), 500):
         done.update(
@@ -123,6 +132,8 @@ def send_due_reminders(now: datetime | None = None) -> int:
     for booking, offset in due:
         for side in SIDES:
             key = reminder_key(booking, offset, side)
+            if texting and f"{key}:sms" not in done:
+                _text(booking, offset, side, now)
             if key in done:
                 continue
             try:
@@ -173,6 +184,25 @@ def announce_starting_soon(now: datetime | None = None) -> int:
             continue
         posted += line is not None
     return posted
+
+
+def _text(booking: Booking, offset: int, side: str, now: datetime) -> str:
+    """The reminder as an SMS, for people who switched reminder texts on (off by default):
+    the brand, the time and the link; no session type, no names. Its own delivery key."""
+    message = _message(booking, side)
+    try:
+        return notifications.send_text(
+            key=f"{reminder_key(booking, offset, side)}:sms",
+            user=message.user,
+            brand=booking.brand,
+            kind=message.kind,
+            text=partial(notifications.render_text, message, "booking/sms/reminder.txt"),
+            payload=_payload(booking, offset, side),
+            now=now,
+        )
+    except Exception:
+        log.exception("reminder text %s could not be sent", reminder_key(booking, offset, side))
+        return DeliveryState.FAILED
 
 
 def _message(booking: Booking, side: str) -> notifications.Message:

@@ -46,9 +46,11 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, QuerySet
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 
 from caredoor.core.accounts.emails import Attachment, branded_email
+from caredoor.core.accounts.emails import _zone as zone_of
 from caredoor.core.brands.models import Brand
 from caredoor.core.brands.queries import brand_url
 from caredoor.core.notifications import sms
@@ -377,20 +379,38 @@ def _send(email, *, key: str) -> Exception | None:  # type: ignore[no-untyped-de
 # --- text messages ---------------------------------------------------------------------------
 
 
+def render_text(message: Message, template: str) -> str:
+    """The SMS of ``message``: ``template`` rendered as its email would be (the person's
+    language and zone, ``brand``, ``link``, the message's context), on one line."""
+    zones = (message.time_zone, message.user.time_zone, message.brand.time_zone)
+    with translation.override(message.language), timezone.override(zone_of(*zones)):
+        text = render_to_string(
+            template,
+            {
+                "brand": message.brand,
+                **message.context,
+                "recipient": message.user,
+                "link": brand_url(message.brand, message.url),
+            },
+        )
+    return " ".join(text.split())
+
+
 def send_text(
     *,
     key: str,
     user: Any,
     brand: Brand,
     kind: str,
-    text: str,
+    text: str | Callable[[], str],
     payload: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> str:
     """One SMS to ``user`` under the delivery protocol (at most once per ``key``, retried
     while it fails). Returns the row's state; ``dropped`` without a row when SMS is not
     configured, the person has no phone number, or they did not switch texts of ``kind``
-    on. ``text`` is already in the person's language and carries no content."""
+    on. ``text`` (or a callable making it, called only when the text is to go out) is in
+    the person's language and carries no content."""
     now = now or timezone.now()
     sender = sms.sms_sender()
     if not sender.enabled or not user.phone or not allows(user, brand, kind, Channel.SMS):
@@ -410,7 +430,7 @@ def send_text(
     if row is None:
         return State.CLAIMED
     try:
-        provider_id = sender.send(user.phone, text)
+        provider_id = sender.send(user.phone, text() if callable(text) else text)
     except Exception as error:  # any failure leaves the row retriable
         log.warning("text %s not sent: %s", key, type(error).__name__)
         Delivery.objects.filter(pk=row.pk, state=State.CLAIMED, attempts=row.attempts).update(
