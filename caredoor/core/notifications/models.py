@@ -9,7 +9,10 @@ that the sender derives from what the message is about (``reminder:<booking>:...
 ``booking:<pk>:<event>:...``). The unique key is the idempotency marker: whoever inserts
 or conditionally updates the row to ``claimed`` sends; everyone else leaves it alone.
 ``payload`` holds ids and names of states only, never health data, so a sender can rebuild
-the message to retry it.
+the message to retry it. Its ``channel`` is email or SMS.
+
+``NotificationPreference`` rows are a person's deviations from the default channels per
+brand and kind group (``preferences.py``).
 """
 
 from __future__ import annotations
