@@ -728,19 +728,19 @@ def urls(portal: str) -> list:  # type: ignore[type-arg]
         *[
             path(
                 f"messages/<int:thread_id>/{suffix}",
-                csrf_exempt(require_POST(view(function))),
+                csrf_exempt(view(require_POST(function))),
                 name=name,
             )
             for suffix, function, name in thread_posts
         ],
         path(
             "messages/<int:thread_id>/m/<int:message_id>/edit/",
-            csrf_exempt(require_http_methods(["GET", "POST"])(view(message_edit))),
+            csrf_exempt(view(require_http_methods(["GET", "POST"])(message_edit))),
             name="message_edit",
         ),
         path(
             "messages/<int:thread_id>/m/<int:message_id>/delete/",
-            csrf_exempt(require_http_methods(["GET", "POST"])(view(message_delete))),
+            csrf_exempt(view(require_http_methods(["GET", "POST"])(message_delete))),
             name="message_delete",
         ),
         path(
