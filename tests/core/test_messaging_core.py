@@ -183,3 +183,15 @@ def test_closed_when_the_relationship_ended(world):
 def test_render_body_strips_everything_but_links():
     html = render_body('<img src=x onerror=alert(1)> javascript:alert(1) "quoted"')
     assert "<img" not in html and "&lt;img" in html and "<a" not in html
+
+
+def test_in_app_message_notices_follow_the_preference(world, django_capture_on_commit_callbacks):
+    from caredoor.core.notifications.preferences import do_set_preferences
+
+    _profile, _rel, thread = allocated_pair(world.a)
+    do_set_preferences(world.a.specialist, world.a.brand, {("messages", "in_app"): False})
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_post(thread, sender=world.a.patient, side=Side.PATIENT, body="hello")
+    assert not Notification.objects.filter(user=world.a.specialist, kind="message").exists()
+    # Unread state does not depend on notifications.
+    assert queries.unread_total(world.a.specialist, world.a.brand, Portal.SPECIALIST) == 1

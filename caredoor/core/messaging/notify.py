@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 
 from caredoor.core.messaging.models import Message
 from caredoor.core.messaging.queries import Recipient, counterpart_name, parties
-from caredoor.core.notifications.models import Notification
+from caredoor.core.notifications import preferences
+from caredoor.core.notifications.models import Channel, Notification
 from caredoor.core.notifications.push import push_to_user
 
 KIND = "message"
@@ -33,10 +34,13 @@ def thread_path(portal: str, thread_id: int) -> str:
 
 def message_posted(message: Message) -> None:
     thread = message.thread
-    for person in parties(thread):
-        if person.user.pk == message.sender_id:
-            continue
-        _in_app(person, message)
+    people = [p for p in parties(thread) if p.user.pk != message.sender_id]
+    wants_in_app = preferences.allowed_users(
+        [p.user for p in people], thread.brand, KIND, Channel.IN_APP
+    )
+    for person in people:
+        if person.user.pk in wants_in_app:
+            _in_app(person, message)
         push_to_user(
             person.user.pk,
             {
