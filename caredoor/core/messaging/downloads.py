@@ -29,5 +29,5 @@ def do_record_download(
             target=message,
             brand=message.thread.brand,
             request=request,
-            data={"thread": message.thread_id, "file": message.attachment_id},
+            data={"thread": message.thread_id, "file": str(message.attachment_id)},
         )
