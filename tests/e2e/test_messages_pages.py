@@ -150,7 +150,10 @@ def test_sending_without_the_live_script_and_opening_an_image(
     context.route("**/messages.js", lambda route: route.abort())  # no live script at all
     page = context.new_page()
     page.goto(f"{base}/messages/{thread.pk}/")
+    counter = page.locator("#composer-count")
+    expect(counter).to_have_text("0 of 4000 characters")
     page.get_by_label("Your message", exact=True).fill("Plain form, no script.")
+    expect(counter).to_have_text("22 of 4000 characters")
     page.get_by_role("button", name="Send", exact=True).click()
     page.wait_for_url(f"{base}/messages/{thread.pk}/#m-*")
     expect(page.locator("#messages > li.message").last).to_contain_text("Plain form, no script.")
