@@ -175,7 +175,7 @@ def test_the_thread_page_has_the_live_markup(world, pair, specialist):
         f'maxlength="{BODY_MAX}"',
         '<input type="file" id="composer-file" name="attachment"',
         'accept="application/pdf,image/jpeg,image/png,image/webp"',
-        "PDF, PNG, JPEG or WebP, up to 10.0",
+        "PDF, PNG, JPEG or WebP, up to 10 MB.",
         'name="client_token"',
         'name="csrfmiddlewaretoken"',
         '<p id="typing" class="thread__typing" aria-live="polite" hidden>',
@@ -450,7 +450,7 @@ def test_an_oversized_request_is_refused_before_it_is_read(world, pair, patient)
     response = patient.post(f"/messages/{thread.pk}/post/", {"body": "Big", "attachment": big})
     assert response.status_code == 413
     body = response.content.decode()
-    assert "too large to send" in body and "10.0" in body
+    assert "too large to send" in body and "at most 10 MB" in body
     assert nothing_stored(before)
     big.seek(0)
     json = patient.post(

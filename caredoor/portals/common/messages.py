@@ -28,7 +28,6 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import redirect, render
-from django.template.defaultfilters import filesizeformat
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -38,7 +37,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from caredoor.core.accounts.policy import Capability, Portal
 from caredoor.core.care.queries import access_patient_relationship, access_specialist_relationship
-from caredoor.core.compliance.uploads import file_response
+from caredoor.core.compliance.uploads import IMAGE_TYPES, file_response
 from caredoor.core.messaging import actions, notify, queries, reach
 from caredoor.core.messaging.downloads import do_record_download
 from caredoor.core.messaging.models import Message, MessageKind, Side, Thread, ThreadKind
@@ -57,7 +56,6 @@ CHOOSER_LIMIT = 50
 POST_MAX_BYTES = actions.ATTACHMENT_MAX_BYTES + 64 * 1024
 SMALL_POST_MAX_BYTES = 64 * 1024
 ACCEPT_TYPES = ",".join(sorted(actions.ATTACHMENT_TYPES))
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 
 _csrf = CsrfViewMiddleware(lambda request: HttpResponse())
 
@@ -95,17 +93,20 @@ def _content_length(request: HttpRequest) -> int:
         return 0
 
 
+def _limit() -> str:
+    """The attachment limit as the upload checks word it ("10 MB")."""
+    return _("%(number)s MB") % {"number": actions.ATTACHMENT_MAX_BYTES // (1024 * 1024)}
+
+
 def attachment_limit_text() -> str:
-    return _("PDF, PNG, JPEG or WebP, up to %(size)s.") % {
-        "size": filesizeformat(actions.ATTACHMENT_MAX_BYTES)
-    }
+    return _("PDF, PNG, JPEG or WebP, up to %(size)s.") % {"size": _limit()}
 
 
 def _too_large_text() -> str:
     return _(
         "This message is too large to send. An attachment can be at most %(size)s; "
         "send a smaller file or split it."
-    ) % {"size": filesizeformat(actions.ATTACHMENT_MAX_BYTES)}
+    ) % {"size": _limit()}
 
 
 def _body_too_long_text() -> str:
@@ -150,14 +151,13 @@ def _refused(request: HttpRequest, limit: int) -> HttpResponse | None:
 def reader_zone(request: HttpRequest, ctx: PortalContext, thread: Thread | None = None) -> str:
     """The zone times are shown in: the request's (the person's, else the brand's), and
     for a specialist with a zone on their profile, that one (their calendar's)."""
-    if (
-        ctx.portal == Portal.SPECIALIST
-        and thread is not None
-        and thread.profile_id
-        and thread.profile.user_id == request.user.pk
-        and thread.profile.time_zone
-    ):
-        return thread.profile.time_zone
+    if ctx.portal == Portal.SPECIALIST:
+        if thread is not None and thread.profile_id and thread.profile.user_id == request.user.pk:
+            profile = thread.profile
+        else:
+            profile = own_profile(request.user, ctx.membership.network_id)
+        if profile is not None and profile.time_zone:
+            return profile.time_zone
     return timezone.get_current_timezone_name()
 
 
@@ -298,17 +298,18 @@ def thread_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
         )
         for t in page.object_list
     ]
-    return render(
-        request,
-        "common/messages/list.html",
-        {
-            "ctx": ctx,
-            "page": page,
-            "rows": rows,
-            "can_start": may_start_staff_threads(ctx),
-            "employer": ctx.portal == Portal.ORGANIZATION and not may_start_staff_threads(ctx),
-        },
-    )
+    with timezone.override(reader_zone(request, ctx)):
+        return render(
+            request,
+            "common/messages/list.html",
+            {
+                "ctx": ctx,
+                "page": page,
+                "rows": rows,
+                "can_start": may_start_staff_threads(ctx),
+                "employer": ctx.portal == Portal.ORGANIZATION and not may_start_staff_threads(ctx),
+            },
+        )
 
 
 # --- the thread page ---------------------------------------------------------------------
