@@ -90,6 +90,25 @@ def _signed_in(browser: Browser, viewport: dict[str, int], user: Any, base: str,
     return context
 
 
+def _watch(page: Page) -> list[str]:
+    """Content-security-policy violations, and this page's own files that fail to load.
+    (The live script and its socket are checked by their own tests.)"""
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and ("messages.css" in r.url or "composer.js" in r.url)
+            else None
+        ),
+    )
+    return problems
+
+
 def _no_sideways_scroll(page: Page) -> None:
     width = page.evaluate("() => document.documentElement.scrollWidth")
     inner = page.evaluate("() => window.innerWidth")
@@ -115,6 +134,7 @@ def test_the_thread_page_with_its_sidebar_on_desktop_and_phone(
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         context = _signed_in(browser, viewport, scene[who], base, site.host)
         page = context.new_page()
+        problems = _watch(page)
         page.goto(url)
         expect(page.locator("#thread")).to_be_visible()
         expect(page.locator("#messages > li.message")).to_have_count(6)  # 5 lines + 1 event
@@ -128,6 +148,7 @@ def test_the_thread_page_with_its_sidebar_on_desktop_and_phone(
         else:
             expect(page.locator(".thread-sidebar")).to_contain_text("Psychotherapist")
         _no_sideways_scroll(page)
+        assert problems == [], problems
         _shot(page, f"messages-thread-{who}-{label}.png")
         if label == "desktop":
             # Conversation and sidebar side by side, the sidebar to the right.
