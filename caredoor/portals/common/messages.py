@@ -553,6 +553,7 @@ def _action_page(
                 "body": body if body is not None else body_of(message),
                 "body_max": BODY_MAX,
                 "thread_url": _thread_url(ctx, thread),
+                "list_url": reverse(f"{ctx.portal}:messages"),
                 "edit_minutes": int(actions.EDIT_WINDOW.total_seconds() // 60),
                 "delete_hours": int(actions.DELETE_WINDOW.total_seconds() // 3600),
             },

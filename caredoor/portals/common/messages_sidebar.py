@@ -222,7 +222,7 @@ def _with_staff(thread: Thread) -> Sidebar:
     return Sidebar(
         person=thread.organization.name,
         role=str(Side.STAFF.label),
-        facts=_facts((_("Organization"), thread.organization.get_kind_display())),
+        facts=_facts((_("Type of organization"), thread.organization.get_kind_display())),
     )
 
 
