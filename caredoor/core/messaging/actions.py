@@ -144,7 +144,9 @@ def do_post(
             )
             Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
             _advance_read(thread, sender, message.pk, now)
-            transaction.on_commit(partial(_after_commit, message.pk, "message"), robust=True)
+            transaction.on_commit(
+                partial(_after_commit, message.pk, "message", message), robust=True
+            )
     except IntegrityError:
         # The same token raced in from a second connection: the first one stored it.
         if client_token:
@@ -291,11 +293,14 @@ def do_mark_read(thread: Thread, user: Any, upto: int | None = None) -> int:
 # --- after commit ------------------------------------------------------------------------
 
 
-def _after_commit(message_id: int, what: str) -> None:
+def _after_commit(message_id: int, what: str, message: Message | None = None) -> None:
+    """Push and notify. A new post passes its own instance: its thread is the caller's,
+    already loaded, and reloading the message with every relation (one seven-way join)
+    cost more than the rest of the post together."""
     from caredoor.core.messaging import notify
     from caredoor.core.messaging.wire import message_payload
 
-    message = (
+    message = message or (
         Message.objects.select_related(
             "thread",
             "thread__brand",

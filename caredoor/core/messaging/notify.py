@@ -59,29 +59,23 @@ def event_posted(message: Message) -> None:
     notified by the app that caused them (booking emails and notifications)."""
 
 
-def _in_app(person: Recipient, message: Message) -> Notification:
+def _in_app(person: Recipient, message: Message) -> None:
     thread = message.thread
     url = thread_path(person.portal, thread.pk)
     with translation.override(person.user.language or thread.brand.default_language):
         title = _("New messages from %(name)s") % {"name": counterpart_name(thread, person.side)}
-    existing = (
-        Notification.objects.filter(
-            user=person.user,
-            brand=thread.brand,
-            portal=person.portal,
-            kind=KIND,
-            url=url,
-            read_at__isnull=True,
-        )
-        .order_by("-pk")
-        .first()
-    )
-    if existing is not None:
-        existing.title = title[:300]
-        existing.created_at = timezone.now()
-        existing.save(update_fields=["title", "created_at"])
-        return existing
-    return Notification.objects.create(
+    # Refresh the unread one in one statement (this runs after every message).
+    refreshed = Notification.objects.filter(
+        user=person.user,
+        brand=thread.brand,
+        portal=person.portal,
+        kind=KIND,
+        url=url,
+        read_at__isnull=True,
+    ).update(title=title[:300], created_at=timezone.now())
+    if refreshed:
+        return
+    Notification.objects.create(
         user=person.user,
         brand=thread.brand,
         portal=person.portal,
