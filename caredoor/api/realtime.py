@@ -5,8 +5,8 @@ own pushes (``user.<id>``: notices for badges) and the conversations the page su
 to (``thread.<id>``). The protocol is described in docs/realtime.md. ``/ws/ping/`` is the
 bare heartbeat that came first and stays for clients that only want presence.
 
-Every database call goes through ``database_sync_to_async``; events that need no database
-(pushes, pings, typing) never wait for the database thread.
+The consumer's database calls run on one thread (``live_db``) that keeps its connection
+between calls; events that need no database (pushes, pings, typing) never wait for it.
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.routing import URLRouter
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.http import Http404
 from django.urls import path
 from django.utils import timezone, translation
@@ -48,6 +49,8 @@ MAX_SUBSCRIPTIONS = 50
 TYPING_INTERVAL = 2.0  # seconds between two typing pushes of one connection
 RESUME_PAGE = 200  # messages per query when catching up
 SENT_IDS_KEPT = 1000  # per subscription; older ids fold into the floor
+ACCESS_RECHECK = 30.0  # seconds: a post re-checks the person's side at most this often
+KEEP_CONNECTION = 60.0  # seconds the live thread keeps a database connection
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -55,6 +58,31 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
+
+
+def _keep_connections() -> None:
+    """Channels' ``database_sync_to_async`` closes the connection after every call when
+    ``CONN_MAX_AGE`` is 0 (the SQLite default): a new connection per frame, most of the
+    cost of a post. The live thread keeps a healthy connection for ``KEEP_CONNECTION``
+    seconds instead, and still drops a broken or failed one like Django does."""
+    for conn in connections.all(initialized_only=True):
+        raw = conn.connection
+        if raw is not None and getattr(conn, "live_kept", None) is not raw:
+            conn.live_kept = raw
+            if conn.close_at is not None:
+                conn.close_at = max(conn.close_at, time.monotonic() + KEEP_CONNECTION)
+        conn.close_if_unusable_or_obsolete()
+
+
+class LiveDatabaseSyncToAsync(SyncToAsync):
+    """``database_sync_to_async`` for the live socket: one thread, connections kept."""
+
+    def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
+        _keep_connections()
+        return super().thread_handler(loop, *args, **kwargs)
+
+
+live_db = LiveDatabaseSyncToAsync
 
 
 class BrandOriginMiddleware:
@@ -145,6 +173,7 @@ class Subscription:
     name: str  # how the others see this person (typing indicator)
     floor: int
     sent: set[int] = field(default_factory=set)
+    checked_at: float = field(default_factory=time.monotonic)  # access last confirmed
 
     def is_new(self, message_id: int) -> bool:
         return message_id > self.floor and message_id not in self.sent
@@ -212,7 +241,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def dispatch(self, message: dict) -> None:
         # Channels closes stale database connections before every event, which costs a
         # hop to the database thread per frame and per push; our database calls go
-        # through database_sync_to_async, which does that cleaning itself.
+        # through live_db, which does that cleaning itself.
         handler = getattr(self, message["type"].replace(".", "_"), None)
         if handler is None:
             raise ValueError(f"no handler for {message['type']!r}")
@@ -324,7 +353,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if upto is None:
             await self.error("bad_request")
             return
-        await database_sync_to_async(actions.do_mark_read)(subscription.thread, self.user, upto)
+        await live_db(actions.do_mark_read)(subscription.thread, self.user, upto)
 
     async def on_typing(self, content: dict) -> None:
         subscription = await self._subscribed(content)
@@ -396,12 +425,12 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def _for_reader(self, payload: dict, portal: str) -> dict:
         if payload.get("kind") == MessageKind.EVENT:  # event lines may look things up
-            return await database_sync_to_async(self._render)(payload, portal)
+            return await live_db(self._render)(payload, portal)
         return self._render(payload, portal)
 
     # --- database work -------------------------------------------------------------------
 
-    @database_sync_to_async
+    @live_db
     def _open(self, thread_id: int, portal: str, after: int) -> Subscription | None:
         try:
             thread = queries.access_thread(self.user, self.brand, portal, thread_id)
@@ -411,18 +440,26 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         name = queries.sender_name(Message(thread=thread, sender=self.user, side=side))
         return Subscription(thread=thread, portal=portal, side=side, name=name, floor=after)
 
-    @database_sync_to_async
+    @live_db
     def _catch_up(self, subscription: Subscription) -> tuple[list[dict], int]:
         after = subscription.upto
         messages = queries.messages_after(subscription.thread, after, limit=RESUME_PAGE)
         payloads = [self._render(message_payload(m), subscription.portal) for m in messages]
         return payloads, queries.others_read_upto(subscription.thread, self.user)
 
-    @database_sync_to_async
+    @live_db
     def _post(self, subscription: Subscription, body: str, token: str) -> dict:
+        if time.monotonic() - subscription.checked_at > ACCESS_RECHECK:
+            # Access can end while a socket is open; the thread (and the names shown
+            # with its messages) is read afresh too.
+            try:
+                subscription.thread = queries.access_thread(
+                    self.user, self.brand, subscription.portal, subscription.thread.pk
+                )
+            except Http404:
+                return {"type": "error", "error": "not_found", "thread": subscription.thread.pk}
+            subscription.checked_at = time.monotonic()
         thread = subscription.thread
-        if queries.side_of(self.user, thread) != subscription.side:  # access can end
-            return {"type": "error", "error": "not_found", "thread": thread.pk}
         try:
             message = actions.do_post(
                 thread, sender=self.user, side=subscription.side, body=body, client_token=token
