@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 from asgiref.sync import async_to_sync
@@ -27,6 +28,13 @@ async def _channel_layer_roundtrip() -> str:
     channel = await layer.new_channel("healthz.")
     await layer.send(channel, {"type": "healthz.ping"})
     message = await asyncio.wait_for(layer.receive(channel), timeout=2)
+    # The Redis pub/sub layer subscribes per channel and lets go when a receive is
+    # cancelled (as when a consumer ends); without this every check kept a subscription.
+    leftover = asyncio.ensure_future(layer.receive(channel))
+    await asyncio.sleep(0)
+    leftover.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await leftover
     if message.get("type") != "healthz.ping":
         raise RuntimeError("unexpected message")
     return "ok"

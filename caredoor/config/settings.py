@@ -147,17 +147,15 @@ if CONFIG.redis_url:
             "KEY_PREFIX": "caredoor",
         }
     }
+    # Redis pub/sub: one PUBLISH per push and one subscription reader per process. Pushes
+    # are best effort (the database is the record, clients resume from it), which is
+    # what pub/sub gives. The list-based RedisChannelLayer polled each message with
+    # several round trips from one loop and dropped pushes once a socket's queue held
+    # 100 (docs/realtime.md, benchmark figures).
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 reads with a 5 s socket timeout by default, as long as the
-                # layer's blocking pop waits (5 s): every idle socket was torn down. The
-                # pop returns within 5 s, so a longer read timeout still notices a dead
-                # connection.
-                "hosts": [{"address": CONFIG.redis_url, "socket_timeout": 15}],
-                "prefix": "caredoor",
-            },
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [CONFIG.redis_url], "prefix": "caredoor"},
         }
     }
     HUEY = {

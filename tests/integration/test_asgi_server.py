@@ -161,11 +161,11 @@ def test_group_message_reaches_sockets_on_two_processes(
 ) -> None:
     if not server_env.redis_url:
         pytest.skip("REDIS_URL is not set: fan-out across processes needs the Redis layer")
-    from channels_redis.core import RedisChannelLayer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
 
     second = start_server()
     session = patient_session
-    layer = RedisChannelLayer(hosts=[server_env.redis_url], prefix="caredoor")
+    layer = RedisPubSubChannelLayer(hosts=[server_env.redis_url], prefix="caredoor")
 
     async def fan_out() -> list[dict]:
         async with (
@@ -184,7 +184,7 @@ def test_group_message_reaches_sockets_on_two_processes(
         try:
             return await fan_out()
         finally:
-            await layer.close_pools()
+            await layer.flush()
 
     received = asyncio.run(run())
     assert received == [{"type": "probe"}, {"type": "probe"}]
