@@ -6,7 +6,7 @@ from pathlib import Path
 
 here = Path(__file__).parent
 failed = 0
-for script in sorted([*here.glob("bench_*.py"), here / "scheduling.py"]):
+for script in sorted([*here.glob("bench_*.py"), here / "scheduling.py", here / "messaging.py"]):
     print(f"# {script.name}", flush=True)
     failed |= subprocess.run([sys.executable, str(script)], check=False).returncode
 sys.exit(failed)

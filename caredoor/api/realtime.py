@@ -32,7 +32,7 @@ from django.urls import path
 from django.utils import timezone, translation
 
 from caredoor.core.brands.queries import brand_for_host, normalize_host
-from caredoor.core.messaging import actions, queries
+from caredoor.core.messaging import actions, notify, queries
 from caredoor.core.messaging.models import Message, MessageKind, Thread
 from caredoor.core.messaging.wire import for_reader, message_payload
 from caredoor.core.notifications import presence
@@ -353,7 +353,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if upto is None:
             await self.error("bad_request")
             return
-        await live_db(actions.do_mark_read)(subscription.thread, self.user, upto)
+        await live_db(self._mark_read)(subscription, upto)
 
     async def on_typing(self, content: dict) -> None:
         subscription = await self._subscribed(content)
@@ -446,6 +446,13 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         messages = queries.messages_after(subscription.thread, after, limit=RESUME_PAGE)
         payloads = [self._render(message_payload(m), subscription.portal) for m in messages]
         return payloads, queries.others_read_upto(subscription.thread, self.user)
+
+    def _mark_read(self, subscription: Subscription, upto: int) -> None:
+        """Like the thread page's read form: the position, and the thread's message
+        notifications in this portal."""
+        thread = subscription.thread
+        actions.do_mark_read(thread, self.user, upto)
+        notify.read_notifications(self.user, thread.pk, subscription.portal, thread.brand)
 
     @live_db
     def _post(self, subscription: Subscription, body: str, token: str) -> dict:

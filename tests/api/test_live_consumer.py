@@ -23,6 +23,7 @@ from caredoor.core.messaging import actions
 from caredoor.core.messaging.events import BOOKING_CONFIRMED
 from caredoor.core.messaging.models import Message, Side
 from caredoor.core.notifications import presence
+from caredoor.core.notifications.models import Notification
 from caredoor.core.notifications.push import thread_group
 from tests import factories
 from tests.conftest import host_of
@@ -539,6 +540,9 @@ def test_read_receipts_reach_the_thread(world, pair, session_of):
         return message, before, receipt, own, later
 
     message, before, receipt, own, later = run(scenario)
+    # Reading on the socket reads the thread's message notification too.
+    assert Notification.objects.filter(user=world.a.specialist, read_at__isnull=False).exists()
+    assert not Notification.objects.filter(user=world.a.specialist, read_at__isnull=True).exists()
     assert before["read_upto"] == 0
     expected = {
         "type": "read",
