@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from asgiref.sync import SyncToAsync, sync_to_async
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.routing import URLRouter
 from django.conf import settings
@@ -233,10 +234,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         await sync_to_async(presence.touch, thread_sensitive=False)(user.pk)
         await self.send_json({"type": "hello", "user": user.pk})
 
-    async def disconnect(self, code: int) -> None:
-        # The groups in ``self.groups`` are left by the base class.
+    async def websocket_disconnect(self, message: dict) -> None:
+        # As Channels does, without closing the database connection afterwards: the live
+        # thread keeps it (``live_db``).
+        for group in self.groups:
+            await self.channel_layer.group_discard(group, self.channel_name)
         if getattr(self, "user", None) is not None:
             await sync_to_async(presence.leave, thread_sensitive=False)(self.user.pk)
+        raise StopConsumer
 
     async def dispatch(self, message: dict) -> None:
         # Channels closes stale database connections before every event, which costs a

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +65,58 @@ class Site:
 class BrandWorld:
     network: Network
     sites: dict[str, Site]
+
+
+class AsgiLiveServer:
+    """pytest-django's ``live_server``, served like production: uvicorn running the ASGI
+    application (HTTP and WebSockets) in a thread of the test process, on the test
+    database. Every signed-in portal page opens the live socket (``live.js``); the WSGI
+    live server answered it with a 404, which the browser reports as a console error.
+    Static files come from WhiteNoise's finders, as in development."""
+
+    def __init__(self) -> None:
+        import uvicorn
+        from channels.layers import channel_layers
+        from django.test.utils import modify_settings
+
+        from caredoor.config.asgi import application
+
+        channel_layers.backends.clear()  # a layer made on another test's event loop
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        config = uvicorn.Config(
+            application, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="asgi-live-server")
+        self.thread.daemon = True
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the ASGI live server did not start")
+            time.sleep(0.05)
+        # Enabled and disabled around each test by pytest-django's _live_server_helper.
+        self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": "localhost"})
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[AsgiLiveServer]:
+    server = AsgiLiveServer()
+    yield server
+    server.stop()
 
 
 def port_of(live_server) -> int:  # type: ignore[no-untyped-def]

@@ -41,20 +41,29 @@
 
   // --- rendering ---------------------------------------------------------------------------
 
+  // Times as the server writes them ("21 Nov 2026, 09:50", Django's "j M Y, H:i"): the
+  // month's name in the page's language, the hour in the thread's time zone.
   const formatter = (() => {
+    const options = {
+      timeZone: data.timeZone || undefined,
+      day: "numeric",
+      month: "short",
+      year: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    };
     try {
-      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, {
-        timeZone: data.timeZone || undefined,
-        day: "numeric",
-        month: "short",
-        year: "numeric",
-        hour: "2-digit",
-        minute: "2-digit",
-      });
+      return new Intl.DateTimeFormat(document.documentElement.lang || undefined, options);
     } catch {
-      return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+      return new Intl.DateTimeFormat(undefined, { ...options, timeZone: undefined });
     }
   })();
+  const formatTime = (date) => {
+    const part = Object.fromEntries(formatter.formatToParts(date).map((p) => [p.type, p.value]));
+    const month = (part.month || "").replace(/\.$/, "");
+    return `${part.day} ${month} ${part.year}, ${part.hour}:${part.minute}`;
+  };
 
   const sizeText = (bytes) => {
     if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} MB`;
@@ -67,7 +76,7 @@
   const setTime = (el, iso) => {
     if (!el || !iso) return;
     el.setAttribute("datetime", iso);
-    el.textContent = formatter.format(new Date(iso));
+    el.textContent = formatTime(new Date(iso));
   };
 
   const removed = (p) => Boolean(p.deleted || p.purged);
@@ -489,7 +498,7 @@
   let typedAt = 0;
   box.addEventListener("input", () => {
     const now = Date.now();
-    if (!live || !box.value || now - typedAt < TYPING_EVERY) return;
+    if (!live || !box.value.trim() || now - typedAt < TYPING_EVERY) return;
     typedAt = now;
     live.send({ type: "typing", thread: threadId });
   });
