@@ -62,6 +62,22 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
             )
 
 
+def manage_shell(env: dict[str, str], code: str) -> str:
+    """Run ``code`` in ``manage.py shell`` on the servers' database; its printed output."""
+    result = subprocess.run(
+        [str(BIN / "python"), "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py shell failed:\n{result.stderr[-3000:]}")
+    return result.stdout.strip()
+
+
 @dataclass
 class ServerEnv:
     data_dir: Path
