@@ -293,6 +293,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             await handler(self, content)
+        except OSError:  # the client went away (uvicorn's ClientDisconnected): nothing to say
+            return
         except Exception as exc:  # one bad frame never ends the connection
             log.warning("live socket frame %s failed: %s", content.get("type"), type(exc).__name__)
             await self.error("server_error")
