@@ -199,12 +199,13 @@ def _int(value: Any, *, minimum: int = 0) -> int | None:
 
 
 def _error_messages(error: ValidationError) -> dict[str, list[str]]:
-    if hasattr(error, "error_dict"):
-        return {
-            key: [str(m) for m in ValidationError(value).messages]
-            for key, value in error.error_dict.items()
-        }
-    return {"body": [str(m) for m in error.messages]}
+    """Field messages as the thread page shows them: errors of no field go with the body."""
+    if not hasattr(error, "error_dict"):
+        return {"body": [str(m) for m in error.messages]}
+    return {
+        ("body" if key == "__all__" else key): [str(m) for m in messages]
+        for key, messages in error.message_dict.items()
+    }
 
 
 class LiveConsumer(AsyncJsonWebsocketConsumer):
