@@ -64,6 +64,7 @@ from django.contrib.sessions.backends.db import SessionStore  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from caredoor.core.accounts.models import Membership, User  # noqa: E402
 from caredoor.core.brands.models import Brand  # noqa: E402
@@ -269,7 +270,18 @@ async def open_socket(client: Client) -> None:
         pass
 
 
+dropped: list[str] = []  # sockets the server or the network closed during the run
+
+
 async def listen(client: Client) -> None:
+    assert client.ws is not None
+    try:
+        await receive_all(client)
+    except ConnectionClosed as closed:
+        dropped.append(str(closed))
+
+
+async def receive_all(client: Client) -> None:
     assert client.ws is not None
     async for frame in client.ws:
         arrived = time.perf_counter()
@@ -295,11 +307,11 @@ async def talk(pair: tuple[Client, Client], start: float, offset: float) -> None
         sender = pair[seq % 2]
         assert sender.ws is not None
         body = f"bench {sender.pair} {seq} {time.perf_counter():.6f}"
-        await sender.ws.send(
-            json.dumps(
-                {"type": "post", "thread": sender.thread, "body": body, "token": str(uuid.uuid4())}
-            )
-        )
+        frame = {"type": "post", "thread": sender.thread, "body": body, "token": str(uuid.uuid4())}
+        try:
+            await sender.ws.send(json.dumps(frame))
+        except ConnectionClosed:
+            sender.errors.append({"error": "closed before sending"})
 
 
 async def main() -> None:
@@ -344,7 +356,8 @@ def report(expected, sent_for, delivered_for, rss_before, rss_after, peak, every
     print(
         f"# {expected} messages sent over {sent_for:.1f} s; {len(received)} delivered, "
         f"{duplicates} duplicates, {acks} acknowledged, {len(errors)} errors "
-        f"{sorted({e.get('error') for e in errors})}; max latency {samples[-1]:.1f} ms; "
+        f"{sorted({e.get('error') for e in errors})}, {len(dropped)} sockets dropped "
+        f"{sorted(set(dropped))[:3]}; max latency {samples[-1]:.1f} ms; "
         f"server RSS {rss_before:.0f} MiB connected, peak {peak:.0f} MiB"
     )
     print(f"FIGURE ws_delivery_p50_ms {statistics.median(samples):.2f}")

@@ -11,10 +11,13 @@ between calls; events that need no database (pushes, pings, typing) never wait f
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
 import zoneinfo
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -68,15 +71,27 @@ def _keep_connections() -> None:
     seconds instead, and still drops a broken or failed one like Django does."""
     for conn in connections.all(initialized_only=True):
         raw = conn.connection
-        if raw is not None and getattr(conn, "live_kept", None) is not raw:
+        if raw is None:
+            continue
+        if getattr(conn, "live_kept", None) is not raw:
             conn.live_kept = raw
             if conn.close_at is not None:
                 conn.close_at = max(conn.close_at, time.monotonic() + KEEP_CONNECTION)
-        conn.close_if_unusable_or_obsolete()
+        # Django's check resets the health-check flag, which costs a "SELECT 1" round
+        # trip per call; only a connection with errors, or too old, needs it.
+        obsolete = conn.close_at is not None and time.monotonic() >= conn.close_at
+        if conn.errors_occurred or obsolete or not conn.get_autocommit():
+            conn.close_if_unusable_or_obsolete()
 
 
 class LiveDatabaseSyncToAsync(SyncToAsync):
-    """``database_sync_to_async`` for the live socket: one thread, connections kept."""
+    """``database_sync_to_async`` for the live socket, connections kept. On SQLite, one
+    thread (one writer at a time anyway); on a database server, the loop's small thread
+    pool, so that posts overlap their round trips to the server."""
+
+    def __init__(self, func: Any) -> None:
+        single = connections["default"].vendor == "sqlite"
+        super().__init__(func, thread_sensitive=single)
 
     def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
         _keep_connections()
@@ -223,6 +238,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         self.bucket = TokenBucket(FRAMES_PER_SECOND)
         self.limited = False
         self.typed_at = 0.0
+        self.pending: set[asyncio.Task] = set()  # posts and reads under way
         language = user.language or (self.brand.default_language if self.brand else "")
         self.language = language or settings.LANGUAGE_CODE
         zone = user.time_zone or (self.brand.time_zone if self.brand else "") or "UTC"
@@ -292,13 +308,24 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if handler is None:
             await self.error("bad_request")
             return
+        await self._guarded(handler(self, content), content["type"])
+
+    async def _guarded(self, work: Awaitable[None], kind: str) -> None:
         try:
-            await handler(self, content)
+            await work
         except OSError:  # the client went away (uvicorn's ClientDisconnected): nothing to say
             return
         except Exception as exc:  # one bad frame never ends the connection
-            log.warning("live socket frame %s failed: %s", content.get("type"), type(exc).__name__)
-            await self.error("server_error")
+            log.warning("live socket frame %s failed: %s", kind, type(exc).__name__)
+            with contextlib.suppress(OSError):
+                await self.error("server_error")
+
+    def _in_background(self, work: Awaitable[None], kind: str) -> None:
+        """Database writes run beside the connection's other events: while a post waits
+        for the database thread, pushes keep reaching this socket."""
+        task = asyncio.ensure_future(self._guarded(work, kind))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
 
     async def on_ping(self, content: dict) -> None:
         await sync_to_async(presence.touch, thread_sensitive=False)(self.user.pk)
@@ -348,6 +375,9 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(body, str) or not isinstance(token, str) or len(token) > 64:
             await self.error("bad_request")
             return
+        self._in_background(self._post_and_answer(subscription, body, token), "post")
+
+    async def _post_and_answer(self, subscription: Subscription, body: str, token: str) -> None:
         answer = await self._post(subscription, body, token)
         if answer.get("error") == "not_found":
             await self._drop(subscription.thread.pk)
@@ -361,7 +391,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         if upto is None:
             await self.error("bad_request")
             return
-        await live_db(self._mark_read)(subscription, upto)
+        self._in_background(live_db(self._mark_read)(subscription, upto), "read")
 
     async def on_typing(self, content: dict) -> None:
         subscription = await self._subscribed(content)
