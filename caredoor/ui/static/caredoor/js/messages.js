@@ -268,7 +268,10 @@
     if (statusLine && statusLine.textContent !== text) statusLine.textContent = text || "";
   };
 
-  if (live) {
+  // A page of earlier messages (?before=) is history: it does not go live.
+  const historical = new URLSearchParams(window.location.search).has("before");
+
+  if (live && !historical) {
     // A notice about this thread while it is on screen changes no badge.
     live.claimNotice = (notice) => {
       if (notice.what !== "message" || Number(notice.thread) !== threadId) return false;
@@ -369,7 +372,7 @@
   }
 
   // No live script, or no WebSocket at all (live.js said so before we listened): poll.
-  if (!live || live.state() === "offline") startPolling();
+  if (!historical && (!live || live.state() === "offline")) startPolling();
 
   // --- the composer ----------------------------------------------------------------------------
 
