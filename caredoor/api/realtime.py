@@ -301,14 +301,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(frame)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             await self.error("bad_request")
             return
-        handler = self.HANDLERS.get(content.get("type")) if isinstance(content, dict) else None
+        kind = content.get("type") if isinstance(content, dict) else None
+        handler = self.HANDLERS.get(kind) if isinstance(kind, str) else None
         if handler is None:
             await self.error("bad_request")
             return
-        await self._guarded(handler(self, content), content["type"])
+        await self._guarded(handler(self, content), kind)
 
     async def _guarded(self, work: Awaitable[None], kind: str) -> None:
         try:

@@ -428,6 +428,11 @@ def test_bad_frames_get_bad_request_and_the_socket_keeps_working(world, pair, se
         json.dumps({"type": "shout"}),
         json.dumps(["ping"]),
         json.dumps({"no": "type"}),
+        json.dumps({"type": ["ping"]}),
+        json.dumps({"type": {"a": 1}}),
+        "null",
+        "12",
+        "[" * 5000 + "]" * 5000,  # nested deeper than the parser goes
         json.dumps({"type": "subscribe", "thread": "1", "portal": "patient"}),
         json.dumps({"type": "subscribe", "thread": pair.pk, "portal": "admin"}),
         json.dumps({"type": "subscribe", "thread": pair.pk, "portal": "patient", "after": -1}),
