@@ -207,8 +207,9 @@ class Subscription:
 
 
 def _int(value: Any, *, minimum: int = 0) -> int | None:
-    """A JSON integer (not a bool, not a float) at or above ``minimum``, else None."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+    """A JSON integer (not a bool, not a float) from ``minimum`` to the largest database
+    id, else None."""
+    if isinstance(value, int) and not isinstance(value, bool) and minimum <= value < 2**63:
         return value
     return None
 

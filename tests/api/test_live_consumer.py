@@ -437,6 +437,7 @@ def test_bad_frames_get_bad_request_and_the_socket_keeps_working(world, pair, se
         json.dumps({"type": "subscribe", "thread": pair.pk, "portal": "admin"}),
         json.dumps({"type": "subscribe", "thread": pair.pk, "portal": "patient", "after": -1}),
         json.dumps({"type": "subscribe", "thread": True, "portal": "patient"}),
+        json.dumps({"type": "subscribe", "thread": pair.pk, "portal": "patient", "after": 2**70}),
         json.dumps({"type": "post", "thread": None, "body": "x"}),
     ]
 
