@@ -306,10 +306,14 @@ def test_non_parties_get_not_found_and_nothing_afterwards(world, pair, session_o
 
     answers, later = run(scenario)
     assert answers == [{"type": "error", "error": "not_found", "thread": pair.pk}] * len(answers)
-    # Nothing of the thread reaches them; the patient's own notice reaches only their
-    # socket on this brand (the page of another portal shows it in that portal's badge).
+    # Nothing of the thread reaches them; the patient's own notices (the message, and the
+    # thread's new notification) reach only their socket on this brand (the page of
+    # another portal shows them in that portal's badges).
     assert later[:-1] == [[]] * (len(cases) - 1)
-    assert [f["type"] for f in later[-1]] == ["notice"]
+    assert sorted((f["type"], f["what"]) for f in later[-1]) == [
+        ("notice", "message"),
+        ("notice", "notification"),
+    ]
     assert not Message.objects.filter(thread=pair, body_encrypted="", side=Side.PATIENT).exists()
     assert Message.objects.filter(thread=pair).count() == 1
 
@@ -347,7 +351,7 @@ def test_post_stores_one_message_per_token_and_reaches_both_parties(world, pair,
         await specialist.subscribe(pair.pk, "specialist")
         await patient.send(type="post", thread=pair.pk, body="Hello <b>there</b>", token="tok-1")
         mine = [await patient.recv(), await patient.recv()]
-        theirs = [await specialist.recv(), await specialist.recv()]
+        theirs = [await specialist.recv() for _ in range(3)]
         await patient.send(type="post", thread=pair.pk, body="Hello <b>there</b>", token="tok-1")
         retried = await patient.recv()
         await patient.nothing()
@@ -364,10 +368,22 @@ def test_post_stores_one_message_per_token_and_reaches_both_parties(world, pair,
     echo = next(f for f in mine if f["type"] == "message")
     assert echo["id"] == stored.pk and echo["mine"] is True
     assert "&lt;b&gt;" in echo["body_html"]
-    # The specialist gets the message and a notice for the badges of their portal.
-    by_type = {f["type"]: f for f in theirs}
-    assert by_type["message"]["id"] == stored.pk and by_type["message"]["mine"] is False
-    assert by_type["notice"] == {
+    # The specialist gets the message, a notice for the Messages badge of their portal and
+    # one for the new notification (the Notifications badge).
+    by_type = {(f["type"], f.get("what")): f for f in theirs}
+    message = by_type[("message", None)]
+    assert message["id"] == stored.pk and message["mine"] is False
+    notification = Notification.objects.get(user=world.a.specialist, kind="message")
+    assert by_type[("notice", "notification")] == {
+        "type": "notice",
+        "what": "notification",
+        "notification": notification.pk,
+        "kind": "message",
+        "brand": world.a.brand.pk,
+        "portal": "specialist",
+        "unread": 1,
+    }
+    assert by_type[("notice", "message")] == {
         "type": "notice",
         "what": "message",
         "thread": pair.pk,

@@ -195,3 +195,29 @@ def test_in_app_message_notices_follow_the_preference(world, django_capture_on_c
     assert not Notification.objects.filter(user=world.a.specialist, kind="message").exists()
     # Unread state does not depend on notifications.
     assert queries.unread_total(world.a.specialist, world.a.brand, Portal.SPECIALIST) == 1
+
+
+def test_the_thread_notification_is_pushed_once_then_refreshed(
+    world, monkeypatch, django_capture_on_commit_callbacks
+):
+    from caredoor.core.messaging import notify
+    from caredoor.core.notifications import actions as notification_actions
+
+    sent: list[tuple[int, dict]] = []
+    monkeypatch.setattr(
+        notification_actions, "push_to_user", lambda user, payload: sent.append((user, payload))
+    )
+    _profile, _rel, thread = allocated_pair(world.a)
+    for body in ("one", "two"):
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.do_post(thread, sender=world.a.patient, side=Side.PATIENT, body=body)
+    # One notification, announced to the notification badge once (the second message
+    # only refreshed it), with the unread count.
+    assert [(user, p["what"], p["unread"]) for user, p in sent] == [
+        (world.a.specialist.pk, "notification", 1)
+    ]
+    note = Notification.objects.get(user=world.a.specialist, kind="message")
+    # Opening the thread (the view and the socket call this) reads it.
+    assert notify.read_notifications(world.a.specialist, thread.pk, "specialist", world.a.brand)
+    note.refresh_from_db()
+    assert note.read_at is not None

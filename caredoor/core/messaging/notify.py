@@ -1,11 +1,12 @@
 """What the recipients of a message hear of it, after commit.
 
 For each party other than the sender: a push to their own sockets (``user.<id>``: the
-navigation's unread badge and the notification centre update live), and one in-app
-notification per thread, refreshed rather than repeated while it is unread ("New
-messages from ..."), titled in the recipient's language and linking to the thread in
-their portal. It never contains the message's text. Emails and SMS for people who are not
-online are batched into digests (``digest.py``), never sent per message.
+navigation's unread badge updates live), and one in-app notification per thread,
+refreshed rather than repeated while it is unread ("New messages from ...";
+``notifications.actions.do_refresh_in_app``, which pushes a new one to the notification
+badge), titled in the recipient's language and linking to the thread in their portal. It
+never contains the message's text. Emails and SMS for people who are not online are
+batched into digests (``digest.py``), never sent per message.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from caredoor.core.messaging.models import Message
 from caredoor.core.messaging.queries import Recipient, counterpart_name, parties
 from caredoor.core.notifications import preferences
-from caredoor.core.notifications.models import Channel, Notification
+from caredoor.core.notifications.actions import do_mark_read_about, do_refresh_in_app
+from caredoor.core.notifications.models import Channel
 from caredoor.core.notifications.push import push_to_user
 
 KIND = "message"
@@ -61,37 +63,20 @@ def event_posted(message: Message) -> None:
 
 def _in_app(person: Recipient, message: Message) -> None:
     thread = message.thread
-    url = thread_path(person.portal, thread.pk)
     with translation.override(person.user.language or thread.brand.default_language):
         title = _("New messages from %(name)s") % {"name": counterpart_name(thread, person.side)}
-    # Refresh the unread one in one statement (this runs after every message).
-    refreshed = Notification.objects.filter(
-        user=person.user,
-        brand=thread.brand,
+    do_refresh_in_app(
+        person.user,
+        thread.brand,
         portal=person.portal,
         kind=KIND,
-        url=url,
-        read_at__isnull=True,
-    ).update(title=title[:300], created_at=timezone.now())
-    if refreshed:
-        return
-    Notification.objects.create(
-        user=person.user,
-        brand=thread.brand,
-        portal=person.portal,
-        kind=KIND,
-        title=title[:300],
-        url=url,
+        title=title,
+        url=thread_path(person.portal, thread.pk),
     )
 
 
 def read_notifications(user: Any, thread_id: int, portal: str, brand: Any) -> int:
     """Opening a thread reads its message notifications too."""
-    return Notification.objects.filter(
-        user=user,
-        brand=brand,
-        portal=portal,
-        kind=KIND,
-        url=thread_path(portal, thread_id),
-        read_at__isnull=True,
-    ).update(read_at=timezone.now())
+    return do_mark_read_about(
+        user, brand, portal=portal, kind=KIND, url=thread_path(portal, thread_id)
+    )

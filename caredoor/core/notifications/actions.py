@@ -340,6 +340,34 @@ def _create_notification(message: Message, title: str) -> Notification | None:
     return notification
 
 
+def do_refresh_in_app(
+    user: Any, brand: Brand, *, portal: str, kind: str, title: str, url: str
+) -> Notification | None:
+    """One running in-app notification per (kind, link): the person's unread one is
+    refreshed (new title, moved to the top) in one statement, else a new one is created
+    and pushed to their sockets. For frequent events such as messages in a thread; the
+    caller has checked the in-app preference. Returns the new notification, or None
+    when an unread one was refreshed (the badge count did not change)."""
+    refreshed = Notification.objects.filter(
+        user=user, brand=brand, portal=portal, kind=kind, url=url, read_at__isnull=True
+    ).update(title=title[:300], created_at=timezone.now())
+    if refreshed:
+        return None
+    notification = Notification.objects.create(
+        user=user, brand=brand, portal=portal, kind=kind, title=title[:300], url=url
+    )
+    transaction.on_commit(partial(push_notice, notification), robust=True)
+    return notification
+
+
+def do_mark_read_about(user: Any, brand: Brand, *, portal: str, kind: str, url: str) -> int:
+    """Read the person's unread notifications of ``kind`` linking to ``url`` (opening
+    the thing they announce reads them)."""
+    return Notification.objects.filter(
+        user=user, brand=brand, portal=portal, kind=kind, url=url, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
 def push_notice(notification: Notification) -> bool:
     """Tell the person's open pages that a notification arrived (the badge counts it).
     The payload names ids, the kind and the portal; the title stays in the page."""
