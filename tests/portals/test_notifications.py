@@ -187,3 +187,15 @@ def test_visitors_are_sent_to_sign_in(world, client_for):
 def test_the_notifications_page_is_in_the_navigation(world, client_for, inbox):
     body = client_for(world.a.patient, world.a.brand).get("/notifications/").content.decode()
     assert 'href="/notifications/" aria-current="page"' in body
+
+
+def test_a_long_inbox_is_paged_with_links_that_keep_the_other_parameters(world, client_for):
+    from caredoor.portals.common.notifications import PER_PAGE
+
+    for i in range(PER_PAGE + 1):
+        note(world.a.patient, world.a.brand, "patient", f"Note {i}", minutes_ago=i)
+    client = client_for(world.a.patient, world.a.brand)
+    first = client.get("/notifications/?x=1").content.decode()
+    assert "Page 1 of 2" in first and 'href="?x=1&amp;page=2" rel="next"' in first
+    second = client.get("/notifications/?page=2").content.decode()
+    assert "Page 2 of 2" in second and "Note 30" in second and "Note 0" not in second
