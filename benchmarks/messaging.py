@@ -37,6 +37,11 @@ parser.add_argument("--pairs", type=int, default=250)
 parser.add_argument("--seconds", type=int, default=60)
 parser.add_argument("--drain", type=float, default=10.0, help="seconds to wait for stragglers")
 parser.add_argument("--profile", help="write the server's cProfile statistics to this file")
+parser.add_argument(
+    "--spy",
+    help="sample the server with py-spy (pip install py-spy) while the pairs talk; "
+    "collapsed stacks of the threads holding the GIL go to this file",
+)
 args = parser.parse_args()
 
 REDIS_URL = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -201,9 +206,24 @@ def stop(*_):
     os._exit(0)
 signal.signal(signal.SIGUSR1, stop)
 main.enable()
-uvicorn.run("caredoor.config.asgi:application", port={port}, log_level="warning")
+uvicorn.run(
+    "caredoor.config.asgi:application",
+    port={port},
+    log_level="warning",
+    ws_per_message_deflate=False,
+)
 """
-UVICORN = ["-m", "uvicorn", "caredoor.config.asgi:application", "--port", str(PORT)]
+# As scripts/serve runs it: no per-message compression (chat frames are a few hundred
+# bytes; deflating each cost the loop a fifth of its time).
+UVICORN = [
+    "-m",
+    "uvicorn",
+    "caredoor.config.asgi:application",
+    "--port",
+    str(PORT),
+    "--ws-per-message-deflate",
+    "false",
+]
 server_log = Path(os.environ["CAREDOOR_DATA_DIR"]) / "uvicorn.log"
 server = subprocess.Popen(
     [sys.executable, "-c", PROFILED.format(port=PORT, out=Path(args.profile).resolve())]
@@ -323,7 +343,12 @@ async def main() -> None:
     listeners = [asyncio.create_task(listen(c)) for c in everyone]
     rss_before = rss_mib(server.pid)
     cpu_before = cpu_seconds(server.pid)
+    own_before = time.process_time()
     start = time.perf_counter() + 1
+    if args.spy:
+        spy = [sys.executable.rsplit("/", 1)[0] + "/py-spy", "record", "-p", str(server.pid)]
+        spy += ["-d", str(args.seconds), "-r", "250", "--gil", "--threads", "--format", "raw"]
+        subprocess.Popen([*spy, "-o", args.spy], stdout=subprocess.DEVNULL)
     await asyncio.gather(*(talk(pair, start, i / len(clients)) for i, pair in enumerate(clients)))
     sent_for = time.perf_counter() - start
     expected = len(clients) * args.seconds
@@ -332,7 +357,11 @@ async def main() -> None:
         await asyncio.sleep(0.1)
     delivered_for = time.perf_counter() - start
     cpu = cpu_seconds(server.pid) - cpu_before
-    print(f"# server CPU {cpu:.1f} s, {cpu * 1000 / max(1, len(received)):.2f} ms per message")
+    own = time.process_time() - own_before
+    print(
+        f"# server CPU {cpu:.1f} s, {cpu * 1000 / max(1, len(received)):.2f} ms per message; "
+        f"clients' CPU {own:.1f} s over {delivered_for:.1f} s"
+    )
     rss_after = rss_mib(server.pid)
     peak = rss_mib(server.pid, "VmHWM")
     for c in everyone:

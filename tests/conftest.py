@@ -82,6 +82,18 @@ def host_of(brand: Brand) -> str:
 
 
 @pytest.fixture(autouse=True)
+def message_notice_batch():
+    """Message notifications a test's live loop left unflushed (its loop is gone, and so
+    is its database) are not the next test's."""
+    from caredoor.core.messaging import notify
+
+    yield
+    with notify._pending_lock:
+        notify._pending.clear()
+        notify._flush_loop = None
+
+
+@pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     """Every test stores uploads in a folder of its own (tests may ask for its path)."""
     settings.MEDIA_ROOT = tmp_path / "media"

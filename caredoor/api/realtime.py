@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 import zoneinfo
 from collections.abc import Awaitable
@@ -54,6 +55,7 @@ TYPING_INTERVAL = 2.0  # seconds between two typing pushes of one connection
 RESUME_PAGE = 200  # messages per query when catching up
 SENT_IDS_KEPT = 1000  # per subscription; older ids fold into the floor
 ACCESS_RECHECK = 30.0  # seconds: a post re-checks the person's side at most this often
+THREAD_RELOAD = 600.0  # seconds: ... and reads the thread afresh at most this often
 KEEP_CONNECTION = 60.0  # seconds the live thread keeps a database connection
 
 
@@ -188,8 +190,14 @@ class Subscription:
     side: str
     name: str  # how the others see this person (typing indicator)
     floor: int
+    grant: int  # the membership that gave access (``queries.still_granted``)
     sent: set[int] = field(default_factory=set)
-    checked_at: float = field(default_factory=time.monotonic)  # access last confirmed
+    loaded_at: float = field(default_factory=time.monotonic)  # thread last read afresh
+    # Access last confirmed. Backdated by a random part of the interval, so that the
+    # sockets a page load or a restart opened together do not all re-check at once.
+    checked_at: float = field(
+        default_factory=lambda: time.monotonic() - random.uniform(0, ACCESS_RECHECK / 2)
+    )
 
     def is_new(self, message_id: int) -> bool:
         return message_id > self.floor and message_id not in self.sent
@@ -473,12 +481,14 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     @live_db
     def _open(self, thread_id: int, portal: str, after: int) -> Subscription | None:
         try:
-            thread = queries.access_thread(self.user, self.brand, portal, thread_id)
+            thread, grant = queries.access_thread_grant(self.user, self.brand, portal, thread_id)
         except Http404:
             return None
         side = queries.PORTAL_SIDE[portal]
         name = queries.sender_name(Message(thread=thread, sender=self.user, side=side))
-        return Subscription(thread=thread, portal=portal, side=side, name=name, floor=after)
+        return Subscription(
+            thread=thread, portal=portal, side=side, name=name, floor=after, grant=grant.pk
+        )
 
     @live_db
     def _catch_up(self, subscription: Subscription) -> tuple[list[dict], int]:
@@ -496,16 +506,25 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     @live_db
     def _post(self, subscription: Subscription, body: str, token: str) -> dict:
-        if time.monotonic() - subscription.checked_at > ACCESS_RECHECK:
-            # Access can end while a socket is open; the thread (and the names shown
-            # with its messages) is read afresh too.
-            try:
-                subscription.thread = queries.access_thread(
-                    self.user, self.brand, subscription.portal, subscription.thread.pk
-                )
-            except Http404:
-                return {"type": "error", "error": "not_found", "thread": subscription.thread.pk}
-            subscription.checked_at = time.monotonic()
+        now = time.monotonic()
+        if now - subscription.checked_at > ACCESS_RECHECK:
+            # Access can end while a socket is open. Now and then the thread (and the
+            # names shown with its messages) is read afresh with the full check; in
+            # between, the membership that granted access is looked up.
+            thread_id = subscription.thread.pk
+            if now - subscription.loaded_at > THREAD_RELOAD:
+                try:
+                    subscription.thread, grant = queries.access_thread_grant(
+                        self.user, self.brand, subscription.portal, thread_id
+                    )
+                except Http404:
+                    return {"type": "error", "error": "not_found", "thread": thread_id}
+                subscription.grant, subscription.loaded_at = grant.pk, now
+            elif not queries.still_granted(
+                self.user, subscription.thread, subscription.side, subscription.grant
+            ):
+                return {"type": "error", "error": "not_found", "thread": thread_id}
+            subscription.checked_at = now
         thread = subscription.thread
         try:
             message = actions.do_post(

@@ -142,7 +142,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 if CONFIG.redis_url:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "caredoor.config.cache.SharedRedisCache",
             "LOCATION": CONFIG.redis_url,
             "KEY_PREFIX": "caredoor",
         }

@@ -19,7 +19,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import override_settings
 
 from caredoor.api import realtime
-from caredoor.core.messaging import actions
+from caredoor.core.messaging import actions, notify
 from caredoor.core.messaging.events import BOOKING_CONFIRMED
 from caredoor.core.messaging.models import Message, Side
 from caredoor.core.notifications import presence
@@ -180,7 +180,9 @@ def test_resume_sends_exactly_the_missed_messages_then_live_without_duplicates(
         frames = await live.subscribe(thread.pk, "patient", after=sent[1].pk)
         # A new message arrives live, once.
         sixth = await say(thread, specialist, Side.SPECIALIST, "message 5")
-        live_frames = await live.drain()
+        live_frames = await live.recv_until("notice")  # the message and the badge notice
+        # ... and, batched (notify.FLUSH_DELAY), the patient's new notification.
+        live_frames += await live.recv_until("notice")
         # The same message pushed again (a second process, a retry): dropped; so is one
         # the resume already sent.
         layer = get_channel_layer()
@@ -203,7 +205,13 @@ def test_resume_sends_exactly_the_missed_messages_then_live_without_duplicates(
         "read_upto": sent[-2].pk,  # the specialist has read up to their own last message
     }
     assert [f["id"] for f in _messages(live_frames)] == [sixth.pk]
-    assert [f["type"] for f in live_frames] == ["message", "notice"]
+    # The patient had read up to their own reply, so only this message makes them a
+    # notification.
+    assert [(f["type"], f.get("what")) for f in live_frames] == [
+        ("message", None),
+        ("notice", "message"),
+        ("notice", "notification"),
+    ]
 
 
 def _payload(message: Message) -> dict:
@@ -295,7 +303,8 @@ def test_non_parties_get_not_found_and_nothing_afterwards(world, pair, session_o
         await say(pair, world.a.specialist, Side.SPECIALIST, "for the patient only")
         later = []
         for live in sockets:
-            later.append(await live.drain())
+            # Longer than the batching of message notifications (notify.FLUSH_DELAY).
+            later.append(await live.drain(quiet=0.8))
             # Posting, reading and typing in a thread not subscribed: refused as well.
             await live.send(type="post", thread=pair.pk, body="let me in", token="t-1")
             answers.append(await live.recv())
@@ -548,6 +557,7 @@ def test_read_receipts_reach_the_thread(world, pair, session_of):
 
     async def scenario():
         message = await say(pair, world.a.patient, Side.PATIENT, "are you there?")
+        await asyncio.sleep(notify.FLUSH_DELAY * 3)  # the specialist's notification exists
         patient = await Live(patient_host, patient_session).open()
         specialist = await Live(specialist_host, specialist_session).open()
         before = (await patient.subscribe(pair.pk, "patient"))[-1]
@@ -590,3 +600,68 @@ def test_the_ping_socket_still_forwards_pushes(world, session_of):
         return frame
 
     assert run(scenario) == {"type": "notice"}
+
+
+def test_a_message_read_at_once_leaves_no_unread_notification(world, pair, session_of):
+    """In a live server message notifications are written in batches; a page that has
+    the thread open reads the message before the batch runs, and gets none."""
+    host, session = session_of(world.a.specialist, world.a.brand)
+
+    async def scenario():
+        specialist = await Live(host, session).open()
+        await specialist.subscribe(pair.pk, "specialist")
+        message = await say(pair, world.a.patient, Side.PATIENT, "quick question")
+        await specialist.recv_until("message")
+        await specialist.send(type="read", thread=pair.pk, upto=message.pk)
+        frames = await specialist.drain(quiet=notify.FLUSH_DELAY * 3)
+        await specialist.close()
+        return frames
+
+    frames = run(scenario)
+    notify.flush()  # whatever the loop had not flushed yet: the same rule applies
+    assert ("notice", "notification") not in [(f["type"], f.get("what")) for f in frames]
+    assert not Notification.objects.filter(user=world.a.specialist, kind="message").exists()
+    # A message nobody has read yet still gets its notification (outside a live loop:
+    # at once).
+    actions.do_post(pair, sender=world.a.patient, side=Side.PATIENT, body="still there?")
+    unread = Notification.objects.filter(user=world.a.specialist, read_at__isnull=True)
+    assert [n.kind for n in unread] == ["message"]
+
+
+@pytest.mark.parametrize("full_reload", [False, True], ids=["membership-lookup", "full-check"])
+def test_access_that_ends_while_subscribed_stops_posting(
+    world, pair, session_of, monkeypatch, full_reload
+):
+    """Posts re-check access (at most every ACCESS_RECHECK seconds: here every post),
+    by the granting membership or, every THREAD_RELOAD seconds, by the full check."""
+    from django.utils import timezone
+
+    from caredoor.core.accounts.models import Membership
+
+    monkeypatch.setattr(realtime, "ACCESS_RECHECK", 0.0)
+    monkeypatch.setattr(realtime, "THREAD_RELOAD", 0.0 if full_reload else 3600.0)
+    host, session = session_of(world.a.patient, world.a.brand)
+
+    async def scenario():
+        live = await Live(host, session).open()
+        await live.subscribe(pair.pk, "patient")
+        await live.send(type="post", thread=pair.pk, body="before", token="t-before")
+        before = (await live.recv_until("posted"))[-1]
+        await sync_to_async(
+            Membership.objects.filter(user=world.a.patient, role="patient").update
+        )(revoked_at=timezone.now())
+        await live.send(type="post", thread=pair.pk, body="after", token="t-after")
+        after = (await live.recv_until("error"))[-1]
+        # The subscription is gone: a second try is refused without a database lookup.
+        await live.send(type="post", thread=pair.pk, body="again", token="t-again")
+        again = await live.recv()
+        await live.close()
+        return before, after, again
+
+    before, after, again = run(scenario)
+    assert before["type"] == "posted"
+    assert after == {"type": "error", "error": "not_found", "thread": pair.pk}
+    assert again == {"type": "error", "error": "not_found", "thread": pair.pk}
+    assert list(Message.objects.filter(thread=pair).values_list("client_token", flat=True)) == [
+        "t-before"
+    ]

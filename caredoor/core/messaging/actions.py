@@ -25,6 +25,7 @@ from caredoor.core.brands.models import Brand
 from caredoor.core.compliance import audit
 from caredoor.core.compliance.crypto import encrypt_text
 from caredoor.core.compliance.uploads import check_upload, delete_file, store_file
+from caredoor.core.messaging import hotpath
 from caredoor.core.messaging.models import (
     Message,
     MessageKind,
@@ -99,17 +100,15 @@ def do_post(
 ) -> Message:
     """Post a message (text, an attachment, or both) as ``sender`` on ``side``; the caller
     has resolved the side with ``queries.side_of``. A repeated ``client_token`` returns the
-    message already stored instead of a second copy."""
+    message already stored instead of a second copy (the unique constraint finds it: no
+    lookup before every post)."""
     if side not in (Side.PATIENT, Side.SPECIALIST, Side.STAFF):
         raise ValueError(f"people post as patient, specialist or staff, not {side!r}")
     client_token = (client_token or "")[:64]
-    if client_token:
-        existing = Message.objects.filter(
-            thread=thread, sender=sender, client_token=client_token
-        ).first()
-        if existing is not None:
-            return existing
-    if not has_active_care(thread):
+    if not has_active_care(thread, for_post=True):
+        retried = _by_token(thread, sender, client_token)
+        if retried is not None:  # sent before the relationship ended
+            return retried
         raise ValidationError(
             _("This conversation is closed because the care relationship has ended."),
             code="closed",
@@ -132,31 +131,36 @@ def do_post(
                     created_by=sender,
                     original_name=getattr(upload, "name", "") or "",
                 )
-            message = Message.objects.create(
-                thread=thread,
-                kind=MessageKind.TEXT,
-                sender=sender,
-                side=side,
-                body_encrypted=encrypt_text(body) if body else "",
-                attachment=stored,
-                client_token=client_token,
-                created_at=now,
+            message = hotpath.insert_message(
+                Message(
+                    thread=thread,
+                    kind=MessageKind.TEXT,
+                    sender=sender,
+                    side=side,
+                    body_encrypted=encrypt_text(body) if body else "",
+                    attachment=stored,
+                    client_token=client_token,
+                    created_at=now,
+                )
             )
-            Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
+            hotpath.set_thread_clock(thread.pk, now)
             _advance_read(thread, sender, message.pk, now)
             transaction.on_commit(
                 partial(_after_commit, message.pk, "message", message), robust=True
             )
     except IntegrityError:
-        # The same token raced in from a second connection: the first one stored it.
-        if client_token:
-            existing = Message.objects.filter(
-                thread=thread, sender=sender, client_token=client_token
-            ).first()
-            if existing is not None:
-                return existing
-        raise
+        # A retry, or the same token from a second connection: the first one stored it.
+        existing = _by_token(thread, sender, client_token)
+        if existing is None:
+            raise
+        return existing  # a retried attachment's blob is swept as an orphan (uploads.py)
     return message
+
+
+def _by_token(thread: Thread, sender: Any, client_token: str) -> Message | None:
+    if not client_token:
+        return None
+    return Message.objects.filter(thread=thread, sender=sender, client_token=client_token).first()
 
 
 def post_system_event(thread: Thread, *, event: str, data: dict[str, Any]) -> Message:
@@ -247,10 +251,7 @@ def do_delete(message: Message, *, by: Any, request: HttpRequest | None = None) 
 
 def _advance_read(thread: Thread, user: Any, upto: int, now: datetime) -> bool:
     """Move the read position forward only; True when it moved."""
-    moved = ThreadRead.objects.filter(thread=thread, user=user, last_read_id__lt=upto).update(
-        last_read_id=upto, read_at=now
-    )
-    if moved:
+    if hotpath.move_read_forward(thread.pk, user.pk, upto, now):
         return True
     if ThreadRead.objects.filter(thread=thread, user=user).exists():
         return False

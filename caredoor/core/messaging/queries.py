@@ -21,6 +21,7 @@ from caredoor.core.accounts.policy import CAPABILITIES, Capability, Portal, Role
 from caredoor.core.accounts.queries import memberships_on_brand
 from caredoor.core.brands.models import Brand
 from caredoor.core.care.models import CareRelationship
+from caredoor.core.messaging import hotpath
 from caredoor.core.messaging.models import (
     Message,
     MessageKind,
@@ -47,33 +48,67 @@ def _roles_on(user: Any, brand: Brand) -> list[Membership]:
     return list(memberships_on_brand(user, brand))
 
 
-def side_of(user: Any, thread: Thread) -> str | None:
-    """The side ``user`` takes in ``thread``, or None when they may not see it."""
+def _grant(user: Any, thread: Thread) -> tuple[str, Membership] | None:
+    """The side ``user`` takes in ``thread`` and the membership that gives it."""
     if not getattr(user, "is_authenticated", False):
         return None
     memberships = _roles_on(user, thread.brand)
-    roles = {m.role for m in memberships}
-    if thread.patient_id == user.pk and Role.PATIENT in roles:
-        return Side.PATIENT
-    if thread.profile_id and thread.profile.user_id == user.pk and Role.SPECIALIST in roles:
-        return Side.SPECIALIST
-    if thread.kind == ThreadKind.STAFF and any(
-        m.organization_id == thread.organization_id and m.role in STAFF_ROLES for m in memberships
+
+    def first(wanted: Any) -> Membership | None:
+        return next((m for m in memberships if wanted(m)), None)
+
+    if thread.patient_id == user.pk and (grant := first(lambda m: m.role == Role.PATIENT)):
+        return Side.PATIENT, grant
+    if (
+        thread.profile_id
+        and thread.profile.user_id == user.pk
+        and (grant := first(lambda m: m.role == Role.SPECIALIST))
     ):
-        return Side.STAFF
+        return Side.SPECIALIST, grant
+    if thread.kind == ThreadKind.STAFF and (
+        grant := first(
+            lambda m: m.organization_id == thread.organization_id and m.role in STAFF_ROLES
+        )
+    ):
+        return Side.STAFF, grant
     return None
+
+
+def side_of(user: Any, thread: Thread) -> str | None:
+    """The side ``user`` takes in ``thread``, or None when they may not see it."""
+    grant = _grant(user, thread)
+    return grant[0] if grant else None
 
 
 def access_thread(user: Any, brand: Brand, portal: str, thread_id: int) -> Thread:
     """The thread if ``user`` is its party on this brand in this portal; else 404."""
+    return access_thread_grant(user, brand, portal, thread_id)[0]
+
+
+def access_thread_grant(
+    user: Any, brand: Brand, portal: str, thread_id: int
+) -> tuple[Thread, Membership]:
+    """``access_thread``, with the membership that grants the access (``still_granted``)."""
     thread = (
-        Thread.objects.select_related("brand", "patient", "profile", "organization")
+        Thread.objects.select_related("brand", "patient", "profile__user", "organization")
         .filter(pk=thread_id, brand=brand)
         .first()
     )
-    if thread is None or side_of(user, thread) != PORTAL_SIDE.get(portal):
+    grant = _grant(user, thread) if thread is not None else None
+    if thread is None or grant is None or grant[0] != PORTAL_SIDE.get(portal):
         raise Http404
-    return thread
+    return thread, grant[1]
+
+
+def still_granted(user: Any, thread: Thread, side: str, membership_id: int) -> bool:
+    """The live socket's periodic re-check of an open subscription. A patient's or a
+    specialist's access rests on one membership (the thread's people never change), so
+    while that membership stays active, with its person, one indexed lookup answers;
+    otherwise, and always for staff (whose access also follows the organization's
+    brands), the side is decided afresh."""
+    if side in (Side.PATIENT, Side.SPECIALIST) and hotpath.membership_active(membership_id):
+        return True
+    return side_of(user, thread) == side
 
 
 def threads_for(user: Any, brand: Brand, portal: str, membership: Any = None) -> QuerySet[Thread]:
@@ -174,10 +209,13 @@ def access_message(thread: Thread, message_id: int) -> Message:
     return message
 
 
-def has_active_care(thread: Thread) -> bool:
-    """A care thread is open for posting while the pair has an active relationship."""
+def has_active_care(thread: Thread, *, for_post: bool = False) -> bool:
+    """A care thread is open for posting while the pair has an active relationship.
+    ``for_post``: the same question in the post's hot path (``hotpath.py``)."""
     if thread.kind != ThreadKind.CARE:
         return True
+    if for_post:
+        return hotpath.care_is_open(thread)
     return CareRelationship.objects.filter(
         brand_id=thread.brand_id,
         patient_id=thread.patient_id,

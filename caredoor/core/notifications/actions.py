@@ -53,7 +53,7 @@ from caredoor.core.accounts.emails import Attachment, branded_email
 from caredoor.core.accounts.emails import _zone as zone_of
 from caredoor.core.brands.models import Brand
 from caredoor.core.brands.queries import brand_url
-from caredoor.core.notifications import sms
+from caredoor.core.notifications import quiet, sms
 from caredoor.core.notifications.models import Channel, Delivery, DeliveryState, Notification
 from caredoor.core.notifications.preferences import allows
 from caredoor.core.notifications.push import push_to_user
@@ -346,7 +346,8 @@ def do_refresh_in_app(
     """One running in-app notification per (kind, link): the person's unread one is
     refreshed (new title, moved to the top) in one statement, else a new one is created
     and pushed to their sockets. For frequent events such as messages in a thread; the
-    caller has checked the in-app preference. Returns the new notification, or None
+    caller has checked the in-app preference, and skips refreshes in the quiet window
+    (``quiet.py``). Returns the new notification, or None
     when an unread one was refreshed (the badge count did not change)."""
     refreshed = Notification.objects.filter(
         user=user, brand=brand, portal=portal, kind=kind, url=url, read_at__isnull=True
@@ -363,9 +364,12 @@ def do_refresh_in_app(
 def do_mark_read_about(user: Any, brand: Brand, *, portal: str, kind: str, url: str) -> int:
     """Read the person's unread notifications of ``kind`` linking to ``url`` (opening
     the thing they announce reads them)."""
-    return Notification.objects.filter(
+    read = Notification.objects.filter(
         user=user, brand=brand, portal=portal, kind=kind, url=url, read_at__isnull=True
     ).update(read_at=timezone.now())
+    if read:
+        transaction.on_commit(partial(quiet.reset, user.pk), robust=True)
+    return read
 
 
 def push_notice(notification: Notification) -> bool:
@@ -483,10 +487,13 @@ def do_mark_read(user: Any, brand: Brand, portal: str, notification_id: int) -> 
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
+        transaction.on_commit(partial(quiet.reset, user.pk), robust=True)
     return notification
 
 
 def do_mark_all_read(user: Any, brand: Brand, portal: str) -> int:
-    return Notification.objects.filter(
+    read = Notification.objects.filter(
         user=user, brand=brand, portal=portal, read_at__isnull=True
     ).update(read_at=timezone.now())
+    transaction.on_commit(partial(quiet.reset, user.pk), robust=True)
+    return read

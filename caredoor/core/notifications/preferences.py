@@ -16,6 +16,7 @@ a group.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from caredoor.core.brands.models import Brand
 from caredoor.core.compliance import audit
+from caredoor.core.notifications import quiet
 from caredoor.core.notifications.models import Channel, KindGroup, NotificationPreference
 
 DEFAULTS: dict[str, bool] = {Channel.IN_APP: True, Channel.EMAIL: True, Channel.SMS: False}
@@ -146,4 +148,6 @@ def do_set_preferences(
             request=request,
             data={"changes": flags},
         )
+        # A switched channel applies to the next message, not after the quiet window.
+        transaction.on_commit(partial(quiet.reset, user.pk), robust=True)
     return flags

@@ -42,7 +42,7 @@ def _failed(group: str, error: BaseException) -> None:
     log.warning("push to %s failed: %s", group.split(".", 1)[0], type(error).__name__)
 
 
-def _caller_loop() -> asyncio.AbstractEventLoop | None:
+def caller_loop() -> asyncio.AbstractEventLoop | None:
     """The running event loop whose ``sync_to_async`` call runs this thread, if any."""
     local = SyncToAsync.threadlocal
     if getattr(local, "main_event_loop_pid", None) != os.getpid():
@@ -74,7 +74,7 @@ def push(group: str, payload: dict[str, Any]) -> bool:
         return False
     event = {"type": "push", "payload": payload}
     try:
-        loop = _caller_loop()
+        loop = caller_loop()
         if loop is not None:
             loop.call_soon_threadsafe(_send_from_loop, layer, group, event)
         else:
