@@ -647,9 +647,9 @@ def test_access_that_ends_while_subscribed_stops_posting(
         await live.subscribe(pair.pk, "patient")
         await live.send(type="post", thread=pair.pk, body="before", token="t-before")
         before = (await live.recv_until("posted"))[-1]
-        await sync_to_async(
-            Membership.objects.filter(user=world.a.patient, role="patient").update
-        )(revoked_at=timezone.now())
+        await sync_to_async(Membership.objects.filter(user=world.a.patient, role="patient").update)(
+            revoked_at=timezone.now()
+        )
         await live.send(type="post", thread=pair.pk, body="after", token="t-after")
         after = (await live.recv_until("error"))[-1]
         # The subscription is gone: a second try is refused without a database lookup.

@@ -261,3 +261,38 @@ def test_a_socket_of_someone_else_is_refused_and_hears_nothing(
     for answer, later in asyncio.run(scenario()):
         assert answer == {"type": "error", "error": "not_found", "thread": thread_id}
         assert later == []
+
+
+def test_a_socket_post_notifies_the_other_party_from_the_live_server(
+    redis_servers: tuple[Server, Server],
+    sessions: dict[str, str],
+    thread_id: int,
+    server_env: ServerEnv,
+) -> None:
+    """Inside uvicorn, message notifications are written in batches after the post
+    (``messaging/notify.py``): Dr. Klein, with her notifications read and a page open
+    elsewhere, is told of Ana's new message on her badge."""
+    first, second = redis_servers
+    manage_shell(
+        server_env.env,
+        "from caredoor.core.accounts.models import User; "
+        "from caredoor.core.brands.models import Brand; "
+        "from caredoor.core.notifications.actions import do_mark_all_read; "
+        f"do_mark_all_read(User.objects.get(email='{MARA}'), "
+        "Brand.objects.get(slug='harbor'), 'specialist')",
+    )
+
+    async def scenario() -> list[dict[str, Any]]:
+        async with live(second, sessions["mara"]) as mara, live(first, sessions["ana"]) as ana:
+            await ana.subscribe(thread_id, "patient", after=0)
+            await ana.send(type="post", thread=thread_id, body="Are you free?", token="t-n")
+            await ana.until("posted")
+            frames = []
+            while ("notice", "notification") not in [(f["type"], f.get("what")) for f in frames]:
+                frames.append(await mara.recv())
+            return frames
+
+    frames = asyncio.run(scenario())
+    notice = next(f for f in frames if f.get("what") == "notification")
+    assert notice["kind"] == "message" and notice["portal"] == "specialist"
+    assert notice["unread"] >= 1

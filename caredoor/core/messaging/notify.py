@@ -14,9 +14,13 @@ The notification is work nobody waits for, so it stays out of the post's path:
   per person and thread (``notifications/quiet.py``);
 - inside the live server (posts from sockets and ASGI views) the refreshes are batched
   per process: the first post schedules a ``flush`` ``FLUSH_DELAY`` later, which serves
-  every thread posted to meanwhile with one cache round trip and one preference query
-  per brand. A process that dies in that moment loses those refreshes, not the
-  messages, their unread counts or the digests, which are read from the database.
+  the threads posted to meanwhile (``FLUSH_THREADS`` at a time) with one read-position
+  query, two cache round trips and one preference query per brand, and writes at most
+  ``FLUSH_WRITES`` notifications; the rest wait for the next flush. When hundreds of
+  conversations start at once (a restart, the benchmark) their first notifications
+  take a few seconds to appear instead of stalling everyone's messages. A process that
+  dies meanwhile loses those refreshes, not the messages, their unread counts or the
+  digests, which are read from the database.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import threading
 from functools import partial
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.db import connections
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -43,6 +47,8 @@ from caredoor.core.notifications.push import caller_loop, push_to_user
 
 KIND = "message"
 FLUSH_DELAY = 0.25  # seconds: in a live server, notifications are refreshed in batches
+FLUSH_THREADS = 500  # ... of at most this many threads
+FLUSH_WRITES = 10  # ... writing at most this many notifications: a burst is spread out
 
 log = logging.getLogger("caredoor.messaging")
 
@@ -84,9 +90,12 @@ def message_posted(message: Message) -> None:
             return  # a flush is scheduled on this loop
         _flush_loop = loop  # (a loop that closed before its flush ran is replaced)
     # In this context: its database thread is the one the flush must use (under
-    # ``async_to_sync``, the caller's own thread and connection).
-    later = partial(loop.call_later, FLUSH_DELAY, _start_flush, context=contextvars.copy_context())
-    loop.call_soon_threadsafe(later)
+    # ``async_to_sync``, the caller's own thread and connection). This code runs on that
+    # thread, where asgiref marks the context as inside it; the flush runs later, not
+    # inside, so the mark is cleared (else asgiref refuses it as a deadlock).
+    context = contextvars.copy_context()
+    context.run(SyncToAsync.deadlock_context.set, False)
+    loop.call_soon_threadsafe(partial(loop.call_later, FLUSH_DELAY, _start_flush, context=context))
 
 
 # Threads with new messages since the last flush (this process): who wrote, up to which id.
@@ -99,36 +108,52 @@ _flushing: set[asyncio.Task] = set()
 
 def _start_flush() -> None:
     """On the live server's loop: run ``flush`` where its database work belongs (the one
-    database thread on SQLite, the pool on a database server)."""
+    database thread on SQLite, the pool on a database server), then again while threads
+    are left over."""
     on_sqlite = connections["default"].vendor == "sqlite"
-    task = asyncio.ensure_future(sync_to_async(flush, thread_sensitive=on_sqlite)())
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(sync_to_async(flush, thread_sensitive=on_sqlite)(FLUSH_THREADS))
     _flushing.add(task)
 
     def done(task: asyncio.Task) -> None:
+        global _flush_loop
         _flushing.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("message notifications failed: %s", type(task.exception()).__name__)
+        if task.cancelled() or task.exception() is not None:
+            error = "cancelled" if task.cancelled() else type(task.exception()).__name__
+            log.warning("message notifications failed: %s", error)
+        with _pending_lock:
+            if not _pending:
+                _flush_loop = None  # the next post schedules a flush
+                return
+        loop.call_later(FLUSH_DELAY, _start_flush)
 
     task.add_done_callback(done)
 
 
-def flush() -> None:
-    """Refresh the in-app notifications for the messages posted since the last flush."""
-    global _flush_loop
+def flush(limit: int | None = None) -> None:
+    """Refresh the in-app notifications for the messages posted since the last flush:
+    those of the ``limit`` threads posted to first (default: all)."""
     with _pending_lock:
-        batch = dict(_pending)
-        _pending.clear()
-        _flush_loop = None
-    refresh_in_app(batch)
+        taken = list(_pending)[:limit]
+        batch = {thread_id: _pending.pop(thread_id) for thread_id in taken}
+    left = refresh_in_app(batch, max_writes=None if limit is None else FLUSH_WRITES)
+    with _pending_lock:  # back in the queue, merged with what was posted meanwhile
+        for thread_id in left:
+            thread, newest = batch[thread_id]
+            queued = _pending.setdefault(thread_id, (thread, {}))[1]
+            for user_id, upto in newest.items():
+                queued[user_id] = max(upto, queued.get(user_id, 0))
 
 
-def refresh_in_app(batch: Batch) -> None:
+def refresh_in_app(batch: Batch, max_writes: int | None = None) -> set[int]:
     """Each party of a thread with a new message from someone else gets their running
     notification refreshed, unless they have read that far already (a page that has the
     thread open reads it at once) or it is in its quiet window: for the whole batch, one
-    read-position query, one cache round trip and one preference query per brand."""
+    read-position query, two cache round trips and one preference query per brand.
+    At most ``max_writes`` notifications are written; the threads of the others are
+    returned, to be served by the next batch."""
     if not batch:
-        return
+        return set()
     read = {
         (thread_id, user_id): last_read
         for thread_id, user_id, last_read in ThreadRead.objects.filter(
@@ -145,8 +170,9 @@ def refresh_in_app(batch: Batch) -> None:
             target = quiet.Target(person.user.pk, thread.brand_id, person.portal, KIND, url)
             targets[target] = (person, thread)
     due = quiet.due(list(targets))
+    later = list(due)[max_writes:] if max_writes is not None else []
     by_brand: dict[int, list[quiet.Target]] = {}
-    for target in due:
+    for target in list(due)[:max_writes]:
         by_brand.setdefault(target.brand_id, []).append(target)
     for brand_id, brand_targets in by_brand.items():
         wants = preferences.allowed_users(
@@ -156,7 +182,8 @@ def refresh_in_app(batch: Batch) -> None:
             person, thread = targets[target]
             if target.user_id in wants:
                 _in_app(person, thread)
-            quiet.mark(target, due[target])
+    quiet.mark_many({t: due[t] for targets_ in by_brand.values() for t in targets_})
+    return {targets[t][1].pk for t in later}
 
 
 def event_posted(message: Message) -> None:

@@ -16,6 +16,7 @@ The cache is Redis with ``REDIS_URL`` (shared by every process), else process me
 from __future__ import annotations
 
 import hashlib
+import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,8 +63,17 @@ def due(targets: Sequence[Target]) -> dict[Target, int]:
 
 
 def mark(target: Target, generation: int) -> None:
-    """The target was refreshed under ``generation``: skip refreshes for ``QUIET`` s."""
-    cache.set(target.key, generation, timeout=QUIET)
+    """The target was refreshed under ``generation``: skip refreshes for about ``QUIET``
+    seconds (a random part more, so that conversations that started together do not all
+    come due together)."""
+    cache.set(target.key, generation, timeout=QUIET + random.randint(0, QUIET // 2))
+
+
+def mark_many(generations: dict[Target, int]) -> None:
+    """``mark`` for many targets in one round trip (one timeout for all of them)."""
+    if generations:
+        timeout = QUIET + random.randint(0, QUIET // 2)
+        cache.set_many({t.key: g for t, g in generations.items()}, timeout=timeout)
 
 
 def reset(user_id: int) -> None:
