@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "caredoor.core.calendars",
     "caredoor.core.matching",
     "caredoor.core.feedback",
+    "caredoor.core.video",
     # thin layers
     "caredoor.ui",
     "caredoor.portals.common",

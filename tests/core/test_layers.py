@@ -23,6 +23,7 @@ LAYERS = [
     "calendars",
     "matching",
     "feedback",
+    "video",
 ]
 
 

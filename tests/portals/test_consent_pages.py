@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from caredoor.core.booking.actions import do_book
-from caredoor.core.booking.join import JOIN_GRACE, is_joinable
+from caredoor.core.booking.join import is_joinable
 from caredoor.core.booking.models import Booking
 from caredoor.core.consents import actions, queries
 from caredoor.core.consents.models import (
@@ -298,9 +298,10 @@ def test_join_page_uses_the_booking_join_window(world, client_for):
     _profile, booking = _booked(world)
     client = client_for(world.a.patient, world.a.brand)
     now = timezone.now()
+    grace = timedelta(minutes=world.a.brand.video_join_grace_minutes)
     for ended_ago, expected in (
-        (JOIN_GRACE - timedelta(minutes=1), "The session is open"),
-        (JOIN_GRACE + timedelta(minutes=1), "This session has ended"),
+        (grace - timedelta(minutes=1), "The session is open"),
+        (grace + timedelta(minutes=1), "This session has ended"),
     ):
         end = now - ended_ago
         Booking.objects.filter(pk=booking.pk).update(
@@ -498,3 +499,29 @@ def test_specialist_sets_requirements_only_where_listed(world, client_for):
         status=ListingStatus.REMOVED
     )
     assert "Main recording" not in client.get("/specialist/consents/").content.decode()
+
+
+def test_the_join_window_is_the_brands(world, client_for):
+    """Brands set how early the room opens and how long it stays open after the end."""
+    from caredoor.core.brands.models import Brand
+
+    Brand.objects.filter(pk=world.a.brand.pk).update(
+        video_join_lead_minutes=30, video_join_grace_minutes=0
+    )
+    _profile, booking = _booked(world)
+    now = timezone.now()
+    client = client_for(world.a.patient, world.a.brand)
+    for start_in, end_ago, expected in (
+        (timedelta(minutes=25), None, "The session is open: you can join from 30 minutes"),
+        (timedelta(minutes=35), None, "You can join from 30 minutes before the start"),
+        (None, timedelta(minutes=1), "This session has ended"),
+    ):
+        start = now + start_in if start_in else now - end_ago - timedelta(minutes=50)
+        Booking.objects.filter(pk=booking.pk).update(
+            start=start,
+            end=start + timedelta(minutes=50),
+            blocked_start=start,
+            blocked_end=start + timedelta(minutes=50),
+        )
+        body = client.get(f"/sessions/{booking.pk}/join/").content.decode()
+        assert expected in body, expected

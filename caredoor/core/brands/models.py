@@ -4,7 +4,7 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -101,6 +101,25 @@ class Brand(models.Model):
         _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Video sessions (core/video, docs/video.md).
+    video_join_lead_minutes = models.PositiveSmallIntegerField(
+        _("video room opens (minutes before the start)"),
+        default=10,
+        validators=[MaxValueValidator(120)],
+    )
+    video_join_grace_minutes = models.PositiveSmallIntegerField(
+        _("video room stays open (minutes after the end)"),
+        default=15,
+        validators=[MaxValueValidator(240)],
+    )
+    video_fallback_seconds = models.PositiveSmallIntegerField(
+        _("offer audio only and messages after reconnecting for (seconds)"),
+        default=20,
+        validators=[MinValueValidator(5), MaxValueValidator(300)],
+    )
+    video_adhoc_calls = models.BooleanField(
+        _("specialists may start calls outside bookings"), default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.booking.access import access_patient_booking
-from caredoor.core.booking.join import is_joinable, join_window
+from caredoor.core.booking.join import is_joinable, join_window, lead_minutes
 from caredoor.core.booking.models import BookingStatus
 from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.consents.gate import session_blockers
@@ -71,6 +71,7 @@ def session_join(request: HttpRequest, ctx: PortalContext, booking_id: int) -> H
             "when": show.when(booking.start, zone, now=now),
             "end": show.clock(booking.end, zone),
             "opens": show.when(opens, zone, now=now),
+            "lead_minutes": lead_minutes(booking),
             "zone_label": show.zone_label(zone_name, booking.start),
             "detail_url": reverse("patient:booking", args=[booking.pk]),
         },
