@@ -8,6 +8,7 @@ start-up stops with a message an operator can act on instead of failing later.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +76,26 @@ def _list(environ: Mapping[str, str], name: str, default: list[str]) -> list[str
 
 
 @dataclass(frozen=True)
+class VideoConfig:
+    """Video sessions (docs/video.md). STUN: none by default, so nothing reaches the
+    internet unasked. TURN: URLs and coturn's static-auth-secret, both or neither."""
+
+    stun_urls: tuple[str, ...] = ()
+    turn_urls: tuple[str, ...] = ()
+    turn_secret: str = field(default="", repr=False)
+    turn_ttl: int = 3600  # seconds a TURN credential stays valid
+    # "p2p" (browsers connect directly, relayed by TURN when needed) or "livekit" (an SFU).
+    provider: str = "p2p"
+    livekit_url: str = ""
+    livekit_api_key: str = ""
+    livekit_api_secret: str = field(default="", repr=False)
+
+    @property
+    def turn_enabled(self) -> bool:
+        return bool(self.turn_urls)
+
+
+@dataclass(frozen=True)
 class Config:
     production: bool
     debug: bool
@@ -92,6 +113,7 @@ class Config:
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)
     twilio_from_number: str = ""
+    video: VideoConfig = field(default_factory=VideoConfig)
 
     @property
     def sms_enabled(self) -> bool:
@@ -117,6 +139,81 @@ def _twilio(environ: Mapping[str, str]) -> tuple[str, str, str]:
     if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
         raise ConfigError("TWILIO_FROM_NUMBER", f"expected an E.164 number; got {number!r}")
     return (sid, values[1], number)
+
+
+# RFC 7064 (stun:) and RFC 7065 (turn:, turns:): scheme ":" host [":" port], and for TURN
+# an optional "?transport=udp|tcp". No "//": browsers reject "stun://host".
+_ICE_URL = re.compile(
+    r"^(?P<scheme>[a-z]+):(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
+    r"(?::(?P<port>[0-9]{1,5}))?(?:\?transport=(?P<transport>udp|tcp))?$"
+)
+MIN_TURN_SECRET = 16
+VIDEO_PROVIDERS = ("p2p", "livekit")
+LIVEKIT_VARIABLES = ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET")
+
+
+def _ice_urls(environ: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of STUN or TURN URLs, each checked for scheme, host and port."""
+    urls = tuple(_list(environ, name, []))
+    allowed = " or ".join(f"{scheme}:" for scheme in schemes)
+    for url in urls:
+        if "://" in url:
+            raise ConfigError(name, f"write {allowed}host[:port] without '//'; got {url!r}")
+        match = _ICE_URL.match(url)
+        if not match or match["scheme"] not in schemes:
+            raise ConfigError(name, f"expected URLs like {allowed}host[:port]; got {url!r}")
+        if match["transport"] and match["scheme"] == "stun":
+            raise ConfigError(name, f"a stun: URL takes no ?transport; got {url!r}")
+        if match["port"] and not 1 <= int(match["port"]) <= 65535:
+            raise ConfigError(name, f"the URL has a malformed port: {url!r}")
+    return urls
+
+
+def _all_or_none(environ: Mapping[str, str], names: tuple[str, ...], what: str) -> list[str]:
+    """The stripped values of ``names``: all set, or all empty."""
+    values = [environ.get(name, "").strip() for name in names]
+    if any(values) and not all(values):
+        missing = [name for name, value in zip(names, values, strict=True) if not value]
+        raise ConfigError(missing[0], f"{what} needs all of {', '.join(names)} or none")
+    return values
+
+
+def _video(environ: Mapping[str, str], production: bool) -> VideoConfig:
+    """STUN, TURN and the video provider (docs/video.md)."""
+    stun_urls = _ice_urls(environ, "VIDEO_STUN_URLS", ("stun",))
+    turn_urls = _ice_urls(environ, "VIDEO_TURN_URLS", ("turn", "turns"))
+    turn_secret = environ.get("VIDEO_TURN_SECRET", "").strip()
+    if bool(turn_urls) != bool(turn_secret):
+        missing = "VIDEO_TURN_SECRET" if turn_urls else "VIDEO_TURN_URLS"
+        raise ConfigError(missing, "TURN needs both VIDEO_TURN_URLS and VIDEO_TURN_SECRET or none")
+    if turn_urls and len(turn_secret) < MIN_TURN_SECRET:
+        raise ConfigError(
+            "VIDEO_TURN_SECRET", f"expected a random secret of {MIN_TURN_SECRET} characters or more"
+        )
+
+    provider = environ.get("VIDEO_PROVIDER", "").strip().lower() or "p2p"
+    if provider not in VIDEO_PROVIDERS:
+        raise ConfigError("VIDEO_PROVIDER", f"expected p2p or livekit; got {provider!r}")
+    if provider == "livekit":
+        missing = [name for name in LIVEKIT_VARIABLES if not environ.get(name, "").strip()]
+        if missing:
+            needed = ", ".join(LIVEKIT_VARIABLES)
+            raise ConfigError(missing[0], f"VIDEO_PROVIDER=livekit needs all of {needed}")
+    _livekit_url, api_key, api_secret = _all_or_none(environ, LIVEKIT_VARIABLES, "LiveKit")
+    livekit_url = _url(environ, "LIVEKIT_URL", {"ws", "wss"}) or ""
+    if production and livekit_url.startswith("ws:"):
+        raise ConfigError("LIVEKIT_URL", "production pages are served over HTTPS: use wss://")
+
+    return VideoConfig(
+        stun_urls=stun_urls,
+        turn_urls=turn_urls,
+        turn_secret=turn_secret,
+        turn_ttl=_int(environ, "VIDEO_TURN_TTL", 3600, low=60, high=86400),
+        provider=provider,
+        livekit_url=livekit_url,
+        livekit_api_key=api_key,
+        livekit_api_secret=api_secret,
+    )
 
 
 DEV_SECRET = "caredoor-insecure-development-key-never-use-in-production"  # noqa: S105
@@ -164,4 +261,5 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
         twilio_account_sid=twilio_sid,
         twilio_auth_token=twilio_token,
         twilio_from_number=twilio_number,
+        video=_video(env, production),
     )

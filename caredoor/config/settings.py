@@ -321,6 +321,35 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- video (docs/video.md): ICE servers for the browsers, and the provider -------------------
+# No STUN or TURN by default: nothing may reach the internet unasked. Production should set
+# VIDEO_STUN_URLS and, for people behind strict NATs, VIDEO_TURN_URLS + VIDEO_TURN_SECRET.
+VIDEO = {
+    "provider": CONFIG.video.provider,  # "p2p" or "livekit"
+    "stun_urls": list(CONFIG.video.stun_urls),
+    "turn_urls": list(CONFIG.video.turn_urls),
+    "turn_secret": CONFIG.video.turn_secret,  # coturn's static-auth-secret
+    "turn_ttl": CONFIG.video.turn_ttl,  # seconds
+    "livekit": (
+        {
+            "url": CONFIG.video.livekit_url,
+            "api_key": CONFIG.video.livekit_api_key,
+            "api_secret": CONFIG.video.livekit_api_secret,
+        }
+        if CONFIG.video.livekit_url
+        else None
+    ),
+}
+if CONFIG.video.provider == "livekit":
+    # The browser opens the LiveKit signaling socket and, when it fails, asks the same host
+    # over HTTP(S) why (/rtc/validate). WebRTC media itself is outside CSP.
+    _livekit = urlsplit(CONFIG.video.livekit_url)
+    _http = "https" if _livekit.scheme == "wss" else "http"
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["connect-src"] += [
+        f"{_livekit.scheme}://{_livekit.netloc}",
+        f"{_http}://{_livekit.netloc}",
+    ]
+
 # --- logging: no health data, ever. Request bodies are never logged. -------------------------
 LOGGING = {
     "version": 1,
