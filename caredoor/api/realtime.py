@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import SyncToAsync, sync_to_async
+from asgiref.sync import sync_to_async
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
@@ -31,7 +31,6 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.routing import URLRouter
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connections
 from django.http import Http404
 from django.urls import path
 from django.utils import timezone, translation
@@ -41,6 +40,7 @@ from caredoor.core.messaging import actions, notify, queries
 from caredoor.core.messaging.models import Message, MessageKind, Thread
 from caredoor.core.messaging.wire import for_reader, message_payload
 from caredoor.core.notifications import presence
+from caredoor.core.notifications.livedb import live_db
 from caredoor.core.notifications.push import thread_group, user_group
 
 log = logging.getLogger("caredoor.realtime")
@@ -56,7 +56,6 @@ RESUME_PAGE = 200  # messages per query when catching up
 SENT_IDS_KEPT = 1000  # per subscription; older ids fold into the floor
 ACCESS_RECHECK = 30.0  # seconds: a post re-checks the person's side at most this often
 THREAD_RELOAD = 600.0  # seconds: ... and reads the thread afresh at most this often
-KEEP_CONNECTION = 60.0  # seconds the live thread keeps a database connection
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -64,43 +63,6 @@ def _header(scope: dict[str, Any], name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
-
-
-def _keep_connections() -> None:
-    """Channels' ``database_sync_to_async`` closes the connection after every call when
-    ``CONN_MAX_AGE`` is 0 (the SQLite default): a new connection per frame, most of the
-    cost of a post. The live thread keeps a healthy connection for ``KEEP_CONNECTION``
-    seconds instead, and still drops a broken or failed one like Django does."""
-    for conn in connections.all(initialized_only=True):
-        raw = conn.connection
-        if raw is None:
-            continue
-        if getattr(conn, "live_kept", None) is not raw:
-            conn.live_kept = raw
-            if conn.close_at is not None:
-                conn.close_at = max(conn.close_at, time.monotonic() + KEEP_CONNECTION)
-        # Django's check resets the health-check flag, which costs a "SELECT 1" round
-        # trip per call; only a connection with errors, or too old, needs it.
-        obsolete = conn.close_at is not None and time.monotonic() >= conn.close_at
-        if conn.errors_occurred or obsolete or not conn.get_autocommit():
-            conn.close_if_unusable_or_obsolete()
-
-
-class LiveDatabaseSyncToAsync(SyncToAsync):
-    """``database_sync_to_async`` for the live socket, connections kept. On SQLite, one
-    thread (one writer at a time anyway); on a database server, the loop's small thread
-    pool, so that posts overlap their round trips to the server."""
-
-    def __init__(self, func: Any) -> None:
-        single = connections["default"].vendor == "sqlite"
-        super().__init__(func, thread_sensitive=single)
-
-    def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
-        _keep_connections()
-        return super().thread_handler(loop, *args, **kwargs)
-
-
-live_db = LiveDatabaseSyncToAsync
 
 
 class BrandOriginMiddleware:

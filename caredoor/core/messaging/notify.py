@@ -32,8 +32,8 @@ import threading
 from functools import partial
 from typing import Any
 
-from asgiref.sync import SyncToAsync, sync_to_async
-from django.db import connections
+from asgiref.sync import SyncToAsync
+from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -42,6 +42,7 @@ from caredoor.core.messaging.models import Message, Thread, ThreadRead
 from caredoor.core.messaging.queries import Recipient, counterpart_name, parties
 from caredoor.core.notifications import preferences, quiet
 from caredoor.core.notifications.actions import do_mark_read_about, do_refresh_in_app
+from caredoor.core.notifications.livedb import live_db
 from caredoor.core.notifications.models import Channel
 from caredoor.core.notifications.push import caller_loop, push_to_user
 
@@ -107,12 +108,10 @@ _flushing: set[asyncio.Task] = set()
 
 
 def _start_flush() -> None:
-    """On the live server's loop: run ``flush`` where its database work belongs (the one
-    database thread on SQLite, the pool on a database server), then again while threads
-    are left over."""
-    on_sqlite = connections["default"].vendor == "sqlite"
+    """On the live server's loop: run ``flush`` where the live socket's database work
+    runs (``live_db``), then again while threads are left over."""
     loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(sync_to_async(flush, thread_sensitive=on_sqlite)(FLUSH_THREADS))
+    task = asyncio.ensure_future(live_db(flush)(FLUSH_THREADS))
     _flushing.add(task)
 
     def done(task: asyncio.Task) -> None:
@@ -182,7 +181,9 @@ def refresh_in_app(batch: Batch, max_writes: int | None = None) -> set[int]:
             person, thread = targets[target]
             if target.user_id in wants:
                 _in_app(person, thread)
-    quiet.mark_many({t: due[t] for targets_ in by_brand.values() for t in targets_})
+    # Quiet only once the refreshes are stored: a rolled-back refresh leaves none.
+    marks = {t: due[t] for targets_ in by_brand.values() for t in targets_}
+    transaction.on_commit(partial(quiet.mark_many, marks), robust=True)
     return {targets[t][1].pk for t in later}
 
 
