@@ -9,7 +9,7 @@
    with reasons, the chosen specialist is booked at the brand's price, and the care
    relationship records that it came from matching.
 
-Screenshots of the main steps go to test-artifacts/screenshots/journey-*.png.
+Screenshots of the main steps (and the join page) go to test-artifacts/screenshots/journey-*.png.
 """
 
 from __future__ import annotations
@@ -199,6 +199,8 @@ def test_a_new_patient_goes_from_the_landing_page_to_a_booking_and_gives_feedbac
     page.get_by_role("button", name="Sign", exact=True).click()
     page.wait_for_url(f"{base}/sessions/{booking.pk}/join/")
     expect(page.locator(".status-banner")).to_contain_text("You are ready")
+    expect(page.locator("#join-title ~ p").nth(1)).to_contain_text("10 minutes before")
+    page.screenshot(path=screenshots / "journey-6b-join.png", full_page=True)
     page.goto(f"{base}/")
 
     # --- after the session ---------------------------------------------------------------

@@ -105,7 +105,7 @@ def do_post(
     if side not in (Side.PATIENT, Side.SPECIALIST, Side.STAFF):
         raise ValueError(f"people post as patient, specialist or staff, not {side!r}")
     client_token = (client_token or "")[:64]
-    if not has_active_care(thread, for_post=True):
+    if not has_active_care(thread):
         retried = _by_token(thread, sender, client_token)
         if retried is not None:  # sent before the relationship ended
             return retried

@@ -20,7 +20,6 @@ from caredoor.core.accounts.models import Membership
 from caredoor.core.accounts.policy import CAPABILITIES, Capability, Portal, Role
 from caredoor.core.accounts.queries import memberships_on_brand
 from caredoor.core.brands.models import Brand
-from caredoor.core.care.models import CareRelationship
 from caredoor.core.messaging import hotpath
 from caredoor.core.messaging.models import (
     Message,
@@ -209,19 +208,12 @@ def access_message(thread: Thread, message_id: int) -> Message:
     return message
 
 
-def has_active_care(thread: Thread, *, for_post: bool = False) -> bool:
-    """A care thread is open for posting while the pair has an active relationship.
-    ``for_post``: the same question in the post's hot path (``hotpath.py``)."""
+def has_active_care(thread: Thread) -> bool:
+    """A care thread is open for posting while the pair has an active relationship (one
+    statement, also in every post's path: ``hotpath.care_is_open``)."""
     if thread.kind != ThreadKind.CARE:
         return True
-    if for_post:
-        return hotpath.care_is_open(thread)
-    return CareRelationship.objects.filter(
-        brand_id=thread.brand_id,
-        patient_id=thread.patient_id,
-        profile_id=thread.profile_id,
-        ended_at__isnull=True,
-    ).exists()
+    return hotpath.care_is_open(thread)
 
 
 @dataclass(frozen=True)

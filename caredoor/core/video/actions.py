@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -23,6 +22,7 @@ from caredoor.core.notifications.links import portal_path
 from caredoor.core.notifications.models import Channel
 from caredoor.core.notifications.preferences import allows
 from caredoor.core.video.models import Attendance, Room, RoomKind, Side
+from caredoor.core.video.providers import get_provider
 from caredoor.core.video.queries import present
 
 WAITING_KIND = "booking.waiting"
@@ -33,7 +33,7 @@ def room_for(booking: Booking) -> Room:
     room = Room.objects.filter(booking=booking).first()
     if room is not None:
         return room
-    provider = getattr(settings, "VIDEO", {}).get("provider", "p2p")
+    provider = get_provider().name
     try:
         with transaction.atomic():
             return Room.objects.create(
