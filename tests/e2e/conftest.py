@@ -34,6 +34,11 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
     "--host-resolver-rules=MAP *.localhost 127.0.0.1, MAP *.test 127.0.0.1",
+    # Video pages: a synthetic camera (a moving test pattern) and microphone (a beep), and
+    # permission prompts answered "allow"; a test that needs "deny" overrides
+    # getUserMedia in the page.
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
