@@ -35,6 +35,7 @@ from django.http import Http404
 from django.urls import path
 from django.utils import timezone, translation
 
+from caredoor.api.video_signaling import VideoSignalingConsumer
 from caredoor.core.brands.queries import brand_for_host, normalize_host
 from caredoor.core.messaging import actions, notify, queries
 from caredoor.core.messaging.models import Message, MessageKind, Thread
@@ -508,6 +509,7 @@ websocket_application = BrandOriginMiddleware(
             [
                 path("ws/live/", LiveConsumer.as_asgi()),
                 path("ws/ping/", PingConsumer.as_asgi()),
+                path("ws/video/<str:portal>/<str:room>/", VideoSignalingConsumer.as_asgi()),
             ]
         )
     )
