@@ -456,6 +456,31 @@ def do_mark_no_show(booking: Booking, *, actor: Any, request: HttpRequest | None
     return _after_start(booking, actor, BookingStatus.NO_SHOW, "booking.no_show", request)
 
 
+def do_complete_attended(booking: Booking, *, by: str = "attendance") -> Booking:
+    """The system records a session as completed because both sides attended it (``by``:
+    what says so; video attendance, ``video/settle.py``). No actor: the audit event's side
+    is "system", and both sides are notified. Idempotent: a booking that is no longer
+    confirmed (completed already, a no-show, cancelled) is left as it is."""
+    with transaction.atomic():
+        current = locked(booking)
+        if current.status != BookingStatus.CONFIRMED or timezone.now() < current.start:
+            booking.refresh_from_db()
+            return booking
+        previous = lifecycle.transition(current, BookingStatus.COMPLETED)
+        record(
+            "booking.completed",
+            current,
+            actor=None,
+            side="system",
+            request=None,
+            by=by,
+            **{"from": previous},
+        )
+        notify.booking_event(notify.COMPLETED, current, by="system")
+    booking.refresh_from_db()
+    return booking
+
+
 # --- payment ------------------------------------------------------------------------------
 
 

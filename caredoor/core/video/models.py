@@ -34,6 +34,16 @@ class Side(models.TextChoices):
     SPECIALIST = "specialist", _("Specialist")
 
 
+class Outcome(models.TextChoices):
+    """What attendance says about a room once it is settled (``settle.py``)."""
+
+    MET = "met", _("Both attended")
+    PATIENT_ABSENT = "patient_absent", _("The patient did not join")
+    SPECIALIST_ABSENT = "specialist_absent", _("The specialist did not join")
+    APART = "apart", _("Both joined, not at the same time")
+    NOBODY = "nobody", _("Nobody joined")
+
+
 class Room(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=10, choices=RoomKind.choices, default=RoomKind.BOOKING)
@@ -48,12 +58,28 @@ class Room(models.Model):
     provider = models.CharField(max_length=20, default="p2p")
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Settlement (``settle.py``): once the room stops admitting, attendance is read once.
+    settled_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 name="booking_room_has_booking",
                 condition=~models.Q(kind="booking") | models.Q(booking__isnull=False),
+            ),
+            # One open ad-hoc call per pair on a brand (``actions.do_start_adhoc``).
+            models.UniqueConstraint(
+                fields=["brand", "patient", "profile"],
+                condition=models.Q(kind="adhoc", closed_at__isnull=True),
+                name="one_open_adhoc_room_per_pair",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind"],
+                condition=models.Q(settled_at__isnull=True),
+                name="room_unsettled",
             )
         ]
 
