@@ -16,9 +16,13 @@ LINKS: dict[tuple[str, str], tuple[tuple[str, bool], ...]] = {
     ("specialist", "booking"): (("specialist:booking", True), ("specialist:calendar", False)),
     ("patient", "request"): (("patient:request", True), ("patient:bookings", False)),
     ("specialist", "request"): (("specialist:request", True), ("specialist:requests", False)),
-    # Joining a session: the patient's "ready to join" page; the specialist's booking page.
+    # Joining a session: each side's join page (the video room inside the join window).
     ("patient", "join"): (("patient:session_join", True), ("patient:booking", True)),
-    ("specialist", "join"): (("specialist:booking", True), ("specialist:calendar", False)),
+    ("specialist", "join"): (
+        ("specialist:session_join", True),
+        ("specialist:booking", True),
+        ("specialist:calendar", False),
+    ),
     # Consents: the patient's own documents; the specialist's record of the relationship.
     ("patient", "consents"): (("patient:consents", False),),
     ("specialist", "relationship"): (("specialist:patient", True), ("specialist:patients", False)),

@@ -4,8 +4,9 @@ Only the booking's patient on this brand reaches it (404 otherwise), only for co
 bookings. Anything due before the session (consents, including the specialist's own
 required documents, and intake) is asked for first through the journey gate, which comes
 back here when done. The join window is ``core.booking.join``'s, the one the home page and
-the session list use. The video room itself is not built yet (issue 7): this page says so
-plainly.
+the session list use. Before the window the page says when it opens, after it that the
+session has ended; inside it the page is the video room itself (``common/video_room.py``:
+device check, waiting room, the call).
 """
 
 from __future__ import annotations
@@ -25,7 +26,11 @@ from caredoor.core.booking.join import is_joinable, join_window, lead_minutes
 from caredoor.core.booking.models import BookingStatus
 from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.consents.gate import session_blockers
+from caredoor.core.video.actions import room_for
+from caredoor.core.video.models import Side
+from caredoor.core.video.rules import Entry
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.common.video_room import render_room
 from caredoor.portals.patient import booking_display as show
 from caredoor.portals.patient import journey
 
@@ -60,6 +65,16 @@ def session_join(request: HttpRequest, ctx: PortalContext, booking_id: int) -> H
         state = "open"
     else:
         state = "over"
+    detail_url = reverse("patient:booking", args=[booking.pk])
+    if state == "open":
+        return render_room(
+            request,
+            ctx,
+            Entry(booking, Side.PATIENT, room_for(booking)),
+            portal=PORTAL,
+            zone=zone_name,
+            back_url=detail_url,
+        )
     return render(
         request,
         "patient/session_join.html",
@@ -73,6 +88,6 @@ def session_join(request: HttpRequest, ctx: PortalContext, booking_id: int) -> H
             "opens": show.when(opens, zone, now=now),
             "lead_minutes": lead_minutes(booking),
             "zone_label": show.zone_label(zone_name, booking.start),
-            "detail_url": reverse("patient:booking", args=[booking.pk]),
+            "detail_url": detail_url,
         },
     )

@@ -4,11 +4,12 @@
 from django.urls import path
 
 from caredoor.core.booking.models import BookingStatus
-from caredoor.portals.specialist import bookings, policy_views, proposals, series_views
+from caredoor.portals.specialist import bookings, policy_views, proposals, series_views, video
 
 urlpatterns = [
     path("bookings/", bookings.booking_list, name="bookings"),
     path("bookings/<int:booking_id>/", bookings.booking_detail, name="booking"),
+    path("bookings/<int:booking_id>/join/", video.session_join, name="session_join"),
     path("bookings/<int:booking_id>/cancel/", bookings.booking_cancel, name="booking_cancel"),
     path(
         "bookings/<int:booking_id>/reschedule/",
