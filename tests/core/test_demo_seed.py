@@ -109,9 +109,15 @@ def test_the_demo_has_hours_and_open_bookings_through_the_actions(tmp_path, sett
             "status", flat=True
         )
     )
-    # A confirmed session, an open proposal, and a past one waiting for her feedback.
+    # A confirmed session, an open proposal, a past one waiting for her feedback, and the
+    # video session she can join now (seed_video).
     assert statuses == sorted(
-        [BookingStatus.CONFIRMED, BookingStatus.PROPOSED, BookingStatus.COMPLETED]
+        [
+            BookingStatus.CONFIRMED,
+            BookingStatus.CONFIRMED,
+            BookingStatus.PROPOSED,
+            BookingStatus.COMPLETED,
+        ]
     )
     assert AvailabilityRequest.objects.filter(status="requested").count() == 1
     assert verify_chain().ok
@@ -130,3 +136,30 @@ def test_demo_conversation_leaves_ana_one_unread_message(tmp_path, settings):
     harbor = Brand.objects.get(slug="harbor")
     assert unread_total(ana, harbor, "patient") == 1
     assert unread_total(mara, harbor, "specialist") == 1  # the operator's welcome
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_video_session_to_join_now_and_keeps_it(tmp_path, settings):
+    from django.utils import timezone
+
+    from caredoor.core.booking.join import is_joinable
+    from caredoor.core.booking.models import Booking
+    from caredoor.core.video.rules import booking_for, check_join
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    now = timezone.now()
+    joinable = [
+        b
+        for b in Booking.objects.filter(patient__email="ana.patient@caredoor.test")
+        if is_joinable(b, now)
+    ]
+    assert len(joinable) == 1
+    booking = joinable[0]
+    assert booking.brand.slug == "harbor"
+    assert booking.profile.user.email == "mara.klein@caredoor.test"
+    # Both may enter now: Ana has signed what the session needs.
+    check_join(booking_for(booking.patient, booking.brand, "patient", booking.pk), now)
+    check_join(booking_for(booking.profile.user, booking.brand, "specialist", booking.pk), now)
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    assert Booking.objects.filter(patient__email="ana.patient@caredoor.test").count() == 4
