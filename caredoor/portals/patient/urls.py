@@ -11,6 +11,7 @@ from caredoor.portals.patient import (
     matching,
     session_start,
     sessions,
+    video_adhoc,
     views,
 )
 from caredoor.portals.patient import consents as consent_views
@@ -89,4 +90,5 @@ urlpatterns = [
         name="consents_withdraw",
     ),
     path("sessions/<int:booking_id>/join/", session_start.session_join, name="session_join"),
+    *video_adhoc.urlpatterns,  # an ad-hoc video call the specialist started
 ]

@@ -11,6 +11,7 @@ from caredoor.portals.specialist import (
     patients,
     preview,
     scheduling,
+    video_adhoc,
     views,
 )
 from caredoor.portals.specialist import consents as consent_views
@@ -94,6 +95,7 @@ urlpatterns = [
     path("intake/<int:relationship_id>/", intake.intake_answers, name="intake_answers"),
     # bookings, proposals, requests, series and booking rules
     *booking_urls.urlpatterns,
+    *video_adhoc.urlpatterns,  # ad-hoc video calls: start, enter, end
     # consents the specialist requires before their sessions
     path("consents/", consent_views.requirements, name="consents"),
 ]
