@@ -44,7 +44,11 @@ from caredoor.core.messaging.models import Message, MessageKind, Side, Thread, T
 from caredoor.core.messaging.text import BODY_MAX
 from caredoor.core.messaging.wire import body_of, for_reader, message_payload
 from caredoor.core.notifications import presence
+from caredoor.core.notifications.links import portal_path
 from caredoor.core.specialists.queries import own_profile, public_name
+from caredoor.core.video.actions import call_path
+from caredoor.core.video.models import Room
+from caredoor.core.video.queries import joinable_now
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.common.messages_sidebar import sidebar_for
 
@@ -315,6 +319,21 @@ def thread_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
 # --- the thread page ---------------------------------------------------------------------
 
 
+def video_url(thread: Thread, ctx: PortalContext, *, closed: bool) -> str:
+    """Where "Join the video session" leads in the pair's conversation: a booked session
+    whose room is open now (its join page in this portal), else the pair's open ad-hoc
+    call while their care lasts; "" when there is none. Care threads of the two people
+    only; who may enter is still the room's rule."""
+    if thread.kind != ThreadKind.CARE or ctx.portal not in (Portal.PATIENT, Portal.SPECIALIST):
+        return ""
+    found = joinable_now(thread.brand, thread.patient_id, thread.profile_id, timezone.now())
+    if found is None:
+        return ""
+    if isinstance(found, Room):
+        return "" if closed else call_path(ctx.portal, found)
+    return portal_path(ctx.portal, "join", found.pk)
+
+
 def _int_param(value: Any) -> int | None:
     try:
         number = int(value)
@@ -363,6 +382,7 @@ def _render_thread(
             "read_upto": read_upto,
             "zone": zone,
             "closed": closed,
+            "video_url": video_url(thread, ctx, closed=closed),
             "sidebar": sidebar_for(thread, ctx.portal, ctx.membership, back_url=url),
             "errors": errors or {},
             "body": body,
