@@ -2,7 +2,9 @@
 
 The credentials are checked against an HMAC computed here, independently, and against
 coturn's rules for ``use-auth-secret`` (the timestamp in the username must not have passed).
-Times are fixed datetimes: nothing sleeps and nothing reaches a network.
+Times are fixed datetimes: nothing sleeps and nothing reaches a network. That a fresh
+credential comes from the signaling socket (``{"type": "ice"}``) is tested with the
+socket, in tests/integration/test_video_aiortc.py.
 """
 
 from __future__ import annotations
@@ -55,6 +57,47 @@ def test_credential_is_valid_until_its_expiry_and_not_after():
     assert credential_is_valid(username, credential, SECRET, expires_at)
     assert not credential_is_valid(username, credential, SECRET, expires_at + timedelta(seconds=1))
     assert not credential_is_valid(username, credential, SECRET, NOW + timedelta(days=1))
+
+
+def test_the_expiry_second_counts_whole():
+    """coturn compares whole seconds: the last instant of the expiry second still passes,
+    the first instant of the next one does not."""
+    username, credential, expires_at = turn_credential(IDENTITY, NOW, 3600, SECRET)
+    last_instant = expires_at + timedelta(microseconds=999_999)
+    assert credential_is_valid(username, credential, SECRET, last_instant)
+    assert not credential_is_valid(username, credential, SECRET, expires_at + timedelta(seconds=1))
+
+
+def test_a_credential_made_later_expires_later_and_the_first_on_time(settings):
+    """What a page gets when it asks again before an ICE restart: a new credential with a
+    later expiry; the first one expires at its own time regardless."""
+    settings.VIDEO = video_settings(turn_urls=["turn:turn.example.org"], turn_secret=SECRET)
+    [first] = ice_servers(IDENTITY, NOW)
+    [fresh] = ice_servers(IDENTITY, NOW + timedelta(minutes=50))
+    first_expiry = int(first["username"].split(":")[0])
+    fresh_expiry = int(fresh["username"].split(":")[0])
+    assert (first_expiry, fresh_expiry) == (EXPIRY, EXPIRY + 3000)
+    assert fresh["credential"] != first["credential"]
+    after_first = datetime.fromtimestamp(EXPIRY + 1, UTC)
+    assert not credential_is_valid(first["username"], first["credential"], SECRET, after_first)
+    assert credential_is_valid(fresh["username"], fresh["credential"], SECRET, after_first)
+    after_fresh = datetime.fromtimestamp(EXPIRY + 3001, UTC)
+    assert not credential_is_valid(fresh["username"], fresh["credential"], SECRET, after_fresh)
+
+
+def test_the_ttl_setting_sets_the_lifetime(settings):
+    for ttl in (60, 3600, 86400):
+        settings.VIDEO = video_settings(
+            turn_urls=["turn:turn.example.org"], turn_secret=SECRET, turn_ttl=ttl
+        )
+        [turn] = ice_servers(IDENTITY, NOW)
+        expiry = int(turn["username"].split(":")[0])
+        assert expiry == int(NOW.timestamp()) + ttl
+        at_expiry = datetime.fromtimestamp(expiry, UTC)
+        assert credential_is_valid(turn["username"], turn["credential"], SECRET, at_expiry)
+        assert not credential_is_valid(
+            turn["username"], turn["credential"], SECRET, at_expiry + timedelta(seconds=1)
+        )
 
 
 def test_tampered_or_foreign_credentials_are_invalid():
@@ -134,11 +177,9 @@ def test_without_a_time_the_clock_is_used(settings):
 
 def test_aiortc_accepts_the_entries(settings):
     """The entries are valid RTCIceServer dictionaries for a WebRTC implementation other
-    than a browser (aiortc is not a dependency; the test runs where it is installed)."""
-    try:
-        from aiortc import RTCConfiguration, RTCIceServer
-    except ImportError:
-        pytest.skip("aiortc is not installed (it is not a Caredoor dependency)")
+    than a browser (aiortc, a test dependency: tests/integration/test_video_aiortc.py)."""
+    from aiortc import RTCConfiguration, RTCIceServer
+
     settings.VIDEO = video_settings(
         stun_urls=["stun:stun.example.org:3478"],
         turn_urls=["turn:turn.example.org:3478?transport=udp"],

@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from aiortc.mediastreams import (
     VideoStreamTrack,
 )
 from aiortc.sdp import candidate_from_sdp
+from asgiref.sync import sync_to_async
 from av import AudioFrame, VideoFrame
 from django.conf import settings as django_settings
 from django.db import connections
@@ -92,6 +94,10 @@ def live_server() -> Iterator[Any]:
     server = AsgiLiveServer()
     yield server
     server.stop()
+    # The consumers' database calls ran on asgiref's one thread for thread-sensitive code,
+    # which outlives the server and keeps its connection (CONN_MAX_AGE): close it there, or
+    # PostgreSQL refuses to drop the test database at the end of the session.
+    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
 
 
 @pytest.fixture(autouse=True)
@@ -666,6 +672,8 @@ def test_two_peers_connect_with_ice_dtls_srtp_and_exchange_media(call: Call) -> 
     assert welcome["side"] == "patient" and welcome["polite"] is True
     assert welcome["config"] == {"provider": "p2p", "iceServers": []}
     assert result["frames"]["specialist"][0]["polite"] is False
+    if os.environ.get("REDIS_URL"):  # then the frames went through Redis between consumers
+        assert "channels_redis" in django_settings.CHANNEL_LAYERS["default"]["BACKEND"]
 
 
 def test_outsiders_and_people_refused_by_the_join_rule_reach_nobody(call: Call, world: Any) -> None:
