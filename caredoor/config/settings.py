@@ -308,7 +308,10 @@ if CONFIG.production:
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": ["'self'"],
+        # 'wasm-unsafe-eval': the video page's background blur compiles WebAssembly (MediaPipe,
+        # served from our static files; caredoor/ui/static/caredoor/js/video-blur.js). It
+        # allows compiling WebAssembly only, not eval() or inline scripts.
+        "script-src": ["'self'", "'wasm-unsafe-eval'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
