@@ -78,9 +78,13 @@ def test_the_specialist_starts_a_call_and_the_patient_is_told_live(
     assert any(getattr(cb, "func", None) is push_notice for cb in callbacks)
     event = AuditEvent.objects.get(action="video.adhoc_started")
     assert event.actor == world.a.specialist and event.target_id == str(room.pk)
-    # Both reach the call.
-    assert spec.get(answer["Location"]).status_code == 200
-    assert pat.get(told.url).status_code == 200
+    # Both reach the call: the room page with their own signaling socket.
+    room_page = spec.get(answer["Location"])
+    assert room_page.status_code == 200
+    assert f'data-ws-path="/ws/video/specialist/{room.name}/"' in room_page.content.decode()
+    room_page = pat.get(told.url)
+    assert room_page.status_code == 200
+    assert f'data-ws-path="/ws/video/patient/{room.name}/"' in room_page.content.decode()
     # The patient's record now offers the open call instead of a new one.
     record = spec.get(f"/specialist/patients/{rel.pk}/").content.decode()
     assert "Rejoin the video call" in record and "Start a video call" not in record

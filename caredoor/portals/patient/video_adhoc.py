@@ -23,6 +23,7 @@ from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.specialists.queries import public_name
 from caredoor.core.video import rules
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.common.video_room import render_room
 from caredoor.portals.patient import journey
 
 PORTAL = Portal.PATIENT
@@ -43,7 +44,7 @@ def adhoc_call(request: HttpRequest, ctx: PortalContext, room_name: str) -> Http
         rules.check_join(entry, timezone.now())
     except rules.JoinRefused as refused:
         if refused.code != "consents":
-            return render(request, "patient/video_call.html", {**context, "state": "ended"})
+            return render(request, "patient/video_call.html", context)
         here = reverse("patient:adhoc_call", args=[room.name])
         gated = journey.gate(
             request, brand, JourneyStage.SESSION, next_url=here, profile=room.profile
@@ -52,10 +53,6 @@ def adhoc_call(request: HttpRequest, ctx: PortalContext, room_name: str) -> Http
             return gated
         query = urlencode({"stage": "session", "profile": room.profile_id, "next": here})
         return redirect(f"{reverse('patient:consents_sign')}?{query}")
-    try:
-        from caredoor.portals.common.video_room import render_room
-    except ImportError:  # the room page is not on this branch yet
-        return render(request, "patient/video_call.html", {**context, "state": "open"})
     return render_room(
         request,
         ctx,

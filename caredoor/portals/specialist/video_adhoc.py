@@ -26,6 +26,7 @@ from caredoor.core.video import rules
 from caredoor.core.video.actions import do_end_adhoc, do_start_adhoc
 from caredoor.core.video.models import Room
 from caredoor.portals.common.access import PortalContext, portal_view
+from caredoor.portals.common.video_room import render_room
 from caredoor.portals.specialist import booking_support as support
 
 PORTAL = Portal.SPECIALIST
@@ -79,22 +80,12 @@ def adhoc_call(request: HttpRequest, ctx: PortalContext, room_name: str) -> Http
         return render(
             request,
             "specialist/video_call.html",
-            {"ctx": ctx, "room": room, "state": "ended", "back_url": _record_url(room)},
+            {"ctx": ctx, "room": room, "back_url": _record_url(room)},
         )
     return room_page(request, ctx, entry)
 
 
 def room_page(request: HttpRequest, ctx: PortalContext, entry: rules.Entry) -> HttpResponse:
-    try:
-        from caredoor.portals.common.video_room import render_room
-    except ImportError:  # the room page is not on this branch yet
-        room = entry.room
-        assert room is not None
-        return render(
-            request,
-            "specialist/video_call.html",
-            {"ctx": ctx, "room": room, "state": "open", "back_url": _record_url(room)},
-        )
     room = entry.room
     assert room is not None
     return render_room(
@@ -104,6 +95,7 @@ def room_page(request: HttpRequest, ctx: PortalContext, entry: rules.Entry) -> H
         portal=PORTAL,
         back_url=_record_url(room),
         back_label=_("Back to the patient"),
+        # For the room page to offer "End the call" (ad-hoc calls only have one).
         extra={"end_url": reverse("specialist:adhoc_end", args=[room.name])},
     )
 
