@@ -39,6 +39,7 @@
 
   const BLUR_PX = 12; // the background's blur at 640 px frame width; scaled with the width
   const BG_SCALE = 4; // the background is blurred at a quarter of the frame's size
+  const BOX_PASSES = 3; // without ctx.filter: three box blurs, close to a Gaussian
   const LOW_FPS = 15; // where processing drops to when the CPU cannot keep the camera's rate
   const MASK_KEEP = 0.35; // share of the previous mask in the next one (less flicker)
   const MASK_LOW = 0.3; // confidence below which a pixel is all background ...
@@ -133,6 +134,10 @@
       );
     } finally {
       window.Module = before;
+      // MediaPipe adds its loader's <script> for every task it makes; it has run by now.
+      for (const element of document.querySelectorAll("script[src]")) {
+        if (element.src === FILES.wasmLoaderPath) element.remove();
+      }
     }
   }
 
@@ -187,6 +192,7 @@
       this.lastTimestamp = 0;
       this.lastMediaTime = -1;
       this.costMs = 0; // moving average of one frame's processing time
+      this.segmentMs = 0; // ... of its segmentation (the rest is compositing)
       this.frames = 0;
       this.outputTimes = [];
 
@@ -194,7 +200,7 @@
       this.small = document.createElement("canvas");
       this.small.width = 256;
       this.small.height = landscape ? 144 : 256;
-      this.smallCtx = this.small.getContext("2d", { willReadFrequently: false });
+      this.smallCtx = this.small.getContext("2d");
       // The person mask at the model's size (alpha = person), and the mask of the last frame.
       this.mask = document.createElement("canvas");
       this.mask.width = this.small.width;
@@ -207,8 +213,11 @@
       }
       // The blurred background, drawn small (cheap) and scaled up.
       this.background = document.createElement("canvas");
-      this.backgroundCtx = this.background.getContext("2d");
-      this.canFilter = filterWorks(this.backgroundCtx);
+      this.canFilter = filterWorks(document.createElement("canvas").getContext("2d"));
+      this.backgroundCtx = this.background.getContext("2d", {
+        willReadFrequently: !this.canFilter, // blurred in JavaScript then
+      });
+      this.blurBuffer = null;
       // The output.
       this.canvas = document.createElement("canvas");
       this.ctx = this.canvas.getContext("2d");
@@ -228,11 +237,11 @@
     resize(width, height) {
       this.canvas.width = width;
       this.canvas.height = height;
-      // Without ctx.filter (Safari) the background is only scaled down and up: a softer blur.
-      const scale = this.canFilter ? BG_SCALE : BG_SCALE * 3;
-      this.background.width = Math.max(1, Math.round(width / scale));
-      this.background.height = Math.max(1, Math.round(height / scale));
+      this.background.width = Math.max(1, Math.round(width / BG_SCALE));
+      this.background.height = Math.max(1, Math.round(height / BG_SCALE));
+      // CSS blur(r) is a Gaussian of standard deviation r; at a quarter of the size, a quarter.
       this.blurPx = Math.max(1, Math.round((BLUR_PX * width) / 640 / BG_SCALE));
+      this.blurBuffer = null;
     }
 
     schedule() {
@@ -310,8 +319,9 @@
         const masks = result.confidenceMasks;
         if (masks && masks.length) this.updateMask(masks[0].getAsFloat32Array());
       });
+      const segmented = performance.now();
       this.compose();
-      this.measure(performance.now() - started, now);
+      this.measure(performance.now() - started, segmented - started, now);
     }
 
     updateMask(confidence) {
@@ -333,16 +343,28 @@
       const width = canvas.width;
       const height = canvas.height;
       // 1. the blurred background, small
-      const pad = this.canFilter ? this.blurPx * 2 : 0; // no see-through edges from the blur
-      if (this.canFilter) backgroundCtx.filter = `blur(${this.blurPx}px)`;
-      backgroundCtx.drawImage(
-        video,
-        -pad,
-        -pad,
-        background.width + 2 * pad,
-        background.height + 2 * pad,
-      );
-      if (this.canFilter) backgroundCtx.filter = "none";
+      if (this.canFilter) {
+        const pad = this.blurPx * 2; // no see-through edges from the blur
+        backgroundCtx.filter = `blur(${this.blurPx}px)`;
+        backgroundCtx.drawImage(
+          video,
+          -pad,
+          -pad,
+          background.width + 2 * pad,
+          background.height + 2 * pad,
+        );
+        backgroundCtx.filter = "none";
+      } else {
+        // Where ctx.filter is missing (Safari): box blurs in JavaScript on the small copy.
+        backgroundCtx.drawImage(video, 0, 0, background.width, background.height);
+        const image = backgroundCtx.getImageData(0, 0, background.width, background.height);
+        if (!this.blurBuffer || this.blurBuffer.length !== image.data.length) {
+          this.blurBuffer = new Uint8ClampedArray(image.data.length);
+        }
+        // Three box blurs of radius r have the variance of a Gaussian of sigma ~ r.
+        boxBlur(image, this.blurBuffer, this.blurPx, BOX_PASSES);
+        backgroundCtx.putImageData(image, 0, 0);
+      }
       // 2. the mask, 3. the sharp person inside it, 4. the background behind
       ctx.save();
       ctx.imageSmoothingEnabled = true;
@@ -356,12 +378,13 @@
       ctx.restore();
     }
 
-    measure(cost, now) {
+    measure(cost, segmentation, now) {
       this.frames += 1;
       this.outputTimes.push(now);
       while (this.outputTimes.length && now - this.outputTimes[0] > 1000) this.outputTimes.shift();
       if (this.frames <= 3) return; // the first frames include the model's warm-up
       this.costMs = this.costMs ? this.costMs * 0.9 + cost * 0.1 : cost;
+      this.segmentMs = this.segmentMs ? this.segmentMs * 0.9 + segmentation * 0.1 : segmentation;
       const budget = 1000 / this.cameraFps;
       if (this.targetFps > LOW_FPS && this.costMs > budget * 0.8) {
         this.targetFps = Math.min(LOW_FPS, this.cameraFps);
@@ -386,8 +409,41 @@
         fps: this.outputTimes.length,
         frames: this.frames,
         processingMs: Math.round(this.costMs * 10) / 10,
+        segmentationMs: Math.round(this.segmentMs * 10) / 10,
         maskSize: [this.mask.width, this.mask.height],
       };
+    }
+  }
+
+  // One box blur along lines of `length` pixels (`step` bytes apart), `lines` of them
+  // (`lineStep` bytes apart), from `source` into `target`; edges repeat the edge pixel.
+  function boxLine(source, target, length, lines, radius, step, lineStep) {
+    const size = radius * 2 + 1;
+    const last = length - 1;
+    for (let line = 0; line < lines; line++) {
+      const base = line * lineStep;
+      for (let channel = 0; channel < 3; channel++) {
+        const at = base + channel;
+        let sum = 0;
+        for (let k = -radius; k <= radius; k++) {
+          sum += source[at + Math.min(last, Math.max(0, k)) * step];
+        }
+        for (let i = 0; i < length; i++) {
+          target[at + i * step] = sum / size;
+          const leaving = Math.max(0, i - radius);
+          const entering = Math.min(last, i + radius + 1);
+          sum += source[at + entering * step] - source[at + leaving * step];
+        }
+      }
+      for (let i = 0; i < length; i++) target[base + i * step + 3] = 255;
+    }
+  }
+
+  function boxBlur(image, buffer, radius, passes) {
+    const { width, height, data } = image;
+    for (let pass = 0; pass < passes; pass++) {
+      boxLine(data, buffer, width, height, radius, 4, width * 4); // rows
+      boxLine(buffer, data, height, width, radius, width * 4, 4); // columns
     }
   }
 
@@ -443,6 +499,7 @@
     let segmenter = null;
     try {
       await waitForVideo(video);
+      if (mine !== generation) throw aborted();
       const size = sizeOf(track, video);
       const landscape = size.width / size.height >= 1.5;
       segmenter = await createSegmenter(landscape);
