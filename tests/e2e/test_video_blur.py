@@ -98,9 +98,18 @@ async () => {
   const whole = blurTest.compare(a, b, [0, 0, 640, 480]);
   const again = await blur.start(camera);
   const same = again === blurred;
+  // Camera off in the call (the track disabled): no processing until it is on again.
+  blurred.enabled = false;
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const offBefore = blur.stats().frames;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const whileOff = blur.stats().frames - offBefore;
+  blurred.enabled = true;
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const afterOn = blur.stats().frames - offBefore;
   blur.stop();
   return {
-    supported, native, startMs, frames, stats, whole, same,
+    supported, native, startMs, frames, stats, whole, same, whileOff, afterOn,
     differentTrack: blurred !== camera,
     liveBeforeStop: true,
     outSize: [out.videoWidth, out.videoHeight],
@@ -257,6 +266,7 @@ def test_blur_of_the_fake_camera_is_a_live_track_that_stop_ends(
     # No person in the test pattern: everything is background, and blurred.
     assert result["whole"]["diff"] > 2
     assert result["whole"]["edgeB"] < result["whole"]["edgeA"] * 0.7
+    assert result["whileOff"] == 0 and result["afterOn"] >= 1
     assert result["afterStop"] == {"blurred": "ended", "camera": "live", "mode": None}
     assert problems == []
 

@@ -283,6 +283,11 @@
         if (current === this) current = null;
         return;
       }
+      if (!this.track.enabled) {
+        // The caller turned the picture off (it sends black frames): no work until it is on.
+        this.schedule();
+        return;
+      }
       const fresh = !metadata || metadata.mediaTime !== this.lastMediaTime;
       if (fresh && metadata) {
         this.lastMediaTime = metadata.mediaTime;
