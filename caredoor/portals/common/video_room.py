@@ -129,6 +129,7 @@ def ui_strings(side: str, name: str) -> dict[str, str]:
         "cameraN": _("Camera %(n)s"),
         "microphoneN": _("Microphone %(n)s"),
         "noneFound": _("None found"),
+        "devicesBlocked": _("Not allowed"),
         "remoteMuted": _("Muted"),
         "remoteCameraOff": _("Camera off"),
         "remoteScreen": _("Sharing their screen"),
@@ -188,7 +189,10 @@ def ui_strings(side: str, name: str) -> dict[str, str]:
         "youLeft": _("You left the call."),
         "youLeftText": _("You can rejoin while the session is open."),
         "replaced": _("This session is open in another tab or window."),
-        "replacedText": _("Only one tab can be in the call. Use the other one, or continue here."),
+        "replacedText": _(
+            "Only one tab can be in the call. Use the other one, or select “Rejoin” to "
+            "continue here."
+        ),
         "signedOut": _("You were signed out."),
         "signedOutText": _("Sign in again, then come back to this page to rejoin."),
         "unavailable": _("The video service is not available right now."),

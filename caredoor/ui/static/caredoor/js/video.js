@@ -82,6 +82,12 @@
 
   const fmt = (text, values) =>
     String(text || "").replace(/%\((\w+)\)s/g, (whole, key) => (key in values ? String(values[key]) : whole));
+  // What happened, for tests and support: event names and states only, never content.
+  const events = [];
+  const trace = (...what) => {
+    events.push(`${Math.round(performance.now())} ${what.join(" ")}`);
+    if (events.length > 300) events.shift();
+  };
   const warn = (...args) => console.warn("video:", ...args); // never console.error: no health data, and tests read errors
 
   // --- state ---------------------------------------------------------------------------------
@@ -244,7 +250,8 @@
       media.camera = stream.getVideoTracks()[0] || null;
       if (media.audio) media.audio.enabled = !flags.muted;
     }
-    await fillDevices();
+    if (problem === "denied") blockDevices();
+    else await fillDevices();
     if (!stream) showProblem(problem);
     else if (!media.camera) showProblem(problem === "inUse" ? "inUse" : "noCamera");
     else if (!media.audio) showProblem(problem === "inUse" ? "inUse" : "noMicrophone");
@@ -271,6 +278,17 @@
       select.appendChild(option);
     }
     select.disabled = devices.length === 0;
+  };
+
+  // Permission refused: there is nothing to choose from until it is given.
+  const blockDevices = () => {
+    for (const select of [el.camera, el.microphone]) {
+      const option = document.createElement("option");
+      option.value = "";
+      option.textContent = T.devicesBlocked;
+      select.replaceChildren(option);
+      select.disabled = true;
+    }
   };
 
   const deviceIdOf = (track) => (track && track.getSettings ? track.getSettings().deviceId || "" : "");
@@ -591,7 +609,9 @@
       everConnected &&
       flags.receiveVideo &&
       (remote.video || remote.screen) &&
-      Boolean(stream && stream.getVideoTracks().some((t) => t.readyState === "live" && !t.muted));
+      el.remote.videoWidth > 0 && // a frame was decoded (a track's "muted" is not reliable
+      // after a rolled-back offer in Chromium)
+      Boolean(stream && stream.getVideoTracks().some((t) => t.readyState === "live"));
     el.remoteBox.classList.toggle("has-video", hasVideo);
     el.remote.classList.toggle("vr-video--screen", remote.screen);
     show(el.remoteMuted, Boolean(peer) && peerHere && !remote.audio);
@@ -635,7 +655,8 @@
     refreshRemote();
   };
 
-  const newPeer = () => {
+  const newPeer = (why) => {
+    trace("new peer connection:", why);
     closePeer();
     const pc = new RTCPeerConnection({ iceServers });
     const p = {
@@ -678,6 +699,7 @@
         p.makingOffer = true;
         await pc.setLocalDescription();
         if (peer === p && pc.localDescription) {
+          trace("sent", pc.localDescription.type);
           send({ type: "signal", description: sessionDescription(pc.localDescription) });
         }
       } catch (error) {
@@ -695,6 +717,7 @@
     pc.oniceconnectionstatechange = () => {
       if (peer !== p) return;
       const state = pc.iceConnectionState;
+      trace("ice", state);
       window.clearTimeout(p.disconnectTimer);
       if (state === "connected" || state === "completed") {
         onConnected();
@@ -739,7 +762,7 @@
 
   const onSignal = async (frame) => {
     if (!peerHere) return;
-    let p = peer || newPeer();
+    let p = peer || newPeer("signal before presence");
     const { pc } = p;
     if (frame.description) {
       const description = frame.description;
@@ -749,12 +772,15 @@
         originOf(pc.remoteDescription.sdp) !== originOf(description.sdp)
       ) {
         // The other side started afresh (a new peer connection): so do we.
-        p = newPeer();
+        p = newPeer("offer from a new connection");
       }
       const readyForOffer = !p.makingOffer && (p.pc.signalingState === "stable" || p.settingAnswer);
       const collision = description.type === "offer" && !readyForOffer;
       p.ignoreOffer = !polite && collision;
-      if (p.ignoreOffer) return;
+      if (p.ignoreOffer) {
+        trace("ignored a colliding offer");
+        return;
+      }
       if (description.type === "answer" && p.pc.signalingState !== "have-local-offer") return;
       p.settingAnswer = description.type === "answer";
       try {
@@ -867,6 +893,7 @@
       } catch (error) {
         return;
       }
+      trace("frame", frame.type, frame.event || (frame.description && frame.description.type) || (frame.candidate ? "candidate" : "") || frame.error || frame.reason || "");
       queue = queue.then(() => onFrame(frame)).catch((error) => warn("frame", frame && frame.type, error && error.name));
     });
     ws.addEventListener("open", () => {
@@ -964,7 +991,7 @@
     peerHere = frame.peer === true;
     otherTrouble = false;
     if (peerHere) {
-      newPeer();
+      newPeer("welcome");
       say(T.otherHere);
       remoteNote(T.connecting, true);
       sendMedia();
@@ -981,7 +1008,7 @@
       const fresh = peer && performance.now() - peer.created < FRESH_PEER_MS && !peer.pc.remoteDescription;
       peerHere = true;
       otherTrouble = false;
-      if (!fresh) newPeer(); // a fresh connection each time the other side (re)joins
+      if (!fresh) newPeer("joined"); // a fresh connection each time the other side (re)joins
       say(T.otherHere);
       remoteNote(T.connecting, true);
       sendMedia();
@@ -1136,6 +1163,21 @@
 
   // For tests and support: the state of the call, without any personal data.
   window.CaredoorVideo = {
+    trace: () => events.slice(),
+    // Counters of the current connection: packets and frames per direction and kind.
+    stats: async () => {
+      if (!peer) return null;
+      const out = {};
+      (await peer.pc.getStats()).forEach((report) => {
+        if (report.type !== "inbound-rtp" && report.type !== "outbound-rtp") return;
+        out[`${report.type}-${report.kind}`] = {
+          bytes: report.bytesReceived || report.bytesSent || 0,
+          frames: report.framesDecoded || report.framesEncoded || 0,
+          packets: report.packetsReceived || report.packetsSent || 0,
+        };
+      });
+      return out;
+    },
     state: () => ({
       phase,
       peerHere,
@@ -1144,6 +1186,7 @@
       signaling: peer ? peer.pc.signalingState : "none",
       remote: { ...remote },
       local: mediaState(),
+
     }),
   };
 
