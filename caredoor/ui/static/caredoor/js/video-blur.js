@@ -41,6 +41,7 @@
   const BG_SCALE = 4; // the background is blurred at a quarter of the frame's size
   const BOX_PASSES = 3; // without ctx.filter: three box blurs, close to a Gaussian
   const LOW_FPS = 15; // where processing drops to when the CPU cannot keep the camera's rate
+  const SMALL_WIDTH = 640; // and the picture's width, when even 15 fps are too much for it
   const MASK_KEEP = 0.35; // share of the previous mask in the next one (less flicker)
   const MASK_LOW = 0.3; // confidence below which a pixel is all background ...
   const MASK_HIGH = 0.7; // ... and above which it is all person; soft in between
@@ -195,6 +196,8 @@
       this.segmentMs = 0; // ... of its segmentation (the rest is compositing)
       this.frames = 0;
       this.outputTimes = [];
+      this.reduced = false; // the picture made SMALL_WIDTH wide for speed
+      this.steady = 0; // frames measured since the rate or size last changed
 
       // The segmenter's input: the frame shrunk to the model's size.
       this.small = document.createElement("canvas");
@@ -311,9 +314,13 @@
 
     process(now) {
       const started = performance.now();
-      const width = this.video.videoWidth;
-      const height = this.video.videoHeight;
+      let width = this.video.videoWidth;
+      let height = this.video.videoHeight;
       if (!width || !height) return;
+      if (this.reduced && width > SMALL_WIDTH) {
+        height = Math.round((height * SMALL_WIDTH) / width);
+        width = SMALL_WIDTH;
+      }
       if (width !== this.canvas.width || height !== this.canvas.height) {
         this.resize(width, height);
       }
@@ -349,7 +356,11 @@
       const height = canvas.height;
       // 1. the blurred background, small
       if (this.canFilter) {
-        const pad = this.blurPx * 2; // no see-through edges from the blur
+        // The blur fades out at the picture's edges: the frame itself goes underneath (no
+        // see-through border, nothing left of the last frame) and the blurred copy is drawn
+        // a little larger (three standard deviations on each side).
+        backgroundCtx.drawImage(video, 0, 0, background.width, background.height);
+        const pad = this.blurPx * 3;
         backgroundCtx.filter = `blur(${this.blurPx}px)`;
         backgroundCtx.drawImage(
           video,
@@ -390,12 +401,27 @@
       if (this.frames <= 3) return; // the first frames include the model's warm-up
       this.costMs = this.costMs ? this.costMs * 0.9 + cost * 0.1 : cost;
       this.segmentMs = this.segmentMs ? this.segmentMs * 0.9 + segmentation * 0.1 : segmentation;
+      this.steady += 1;
+      if (this.steady < 10) return; // ten frames at least between two changes
       const budget = 1000 / this.cameraFps;
+      const before = [this.targetFps, this.reduced];
       if (this.targetFps > LOW_FPS && this.costMs > budget * 0.8) {
         this.targetFps = Math.min(LOW_FPS, this.cameraFps);
       } else if (this.targetFps < this.cameraFps && this.costMs < budget * 0.5) {
         this.targetFps = this.cameraFps;
+      } else if (
+        !this.reduced &&
+        this.targetFps <= LOW_FPS &&
+        this.costMs > (1000 / LOW_FPS) * 0.8 &&
+        this.canvas.width > SMALL_WIDTH
+      ) {
+        // Too slow even at 15 fps: a smaller picture (fewer pixels to compose) from now on,
+        // until stop(); the time is measured afresh.
+        this.reduced = true;
+        this.costMs = 0;
+        this.segmentMs = 0;
       }
+      if (before[0] !== this.targetFps || before[1] !== this.reduced) this.steady = 0;
     }
 
     sourceEnded() {
@@ -416,6 +442,7 @@
         processingMs: Math.round(this.costMs * 10) / 10,
         segmentationMs: Math.round(this.segmentMs * 10) / 10,
         maskSize: [this.mask.width, this.mask.height],
+        size: [this.canvas.width, this.canvas.height],
       };
     }
   }
