@@ -13,13 +13,14 @@ Processing times per frame are printed (``pytest -s``) in headless Chromium's so
 from __future__ import annotations
 
 import base64
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Route
 
-from tests.e2e.conftest import BrandWorld
+from tests.e2e.conftest import BrandWorld, port_of
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -321,3 +322,47 @@ def test_stop_while_starting_gives_up_and_leaves_the_camera_alone(
     result = page.evaluate(STOPPED_WHILE_LOADING)
     assert result == {"error": "AbortError", "mode": None, "camera": "live", "loaders": 0}
     assert problems == []
+
+
+def test_without_wasm_unsafe_eval_in_the_csp_blur_is_not_offered(
+    page: Page, brand_world: BrandWorld, live_server: Any
+) -> None:
+    """The CSP line is what makes it work: the same page served without it cannot blur."""
+    base = brand_world.sites["summit"].base(live_server)
+
+    def without_wasm(route: Route) -> None:
+        # Fetched here: Playwright's own fetch does not know Chromium's host mapping.
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port_of(live_server)}/",
+            headers={"Host": f"summit.localhost:{port_of(live_server)}"},
+        )
+        with urllib.request.urlopen(request) as response:
+            body = response.read()
+            headers = {
+                name.lower(): value
+                for name, value in response.headers.items()
+                if name.lower() != "transfer-encoding"
+            }
+        csp = headers["content-security-policy"]
+        assert "'wasm-unsafe-eval'" in csp
+        headers["content-security-policy"] = csp.replace(" 'wasm-unsafe-eval'", "")
+        route.fulfill(status=200, headers=headers, body=body)
+
+    page.route(base + "/", without_wasm)
+    page.goto(base + "/")
+    page.add_script_tag(url=base + SCRIPT)
+    result = page.evaluate(
+        """async () => {
+          const stream = await navigator.mediaDevices.getUserMedia({ video: true });
+          const camera = stream.getVideoTracks()[0];
+          let error = null;
+          try {
+            await window.CaredoorBlur.start(camera);
+          } catch (caught) {
+            error = caught.name;
+          }
+          camera.stop();
+          return { supported: window.CaredoorBlur.supported(), error };
+        }"""
+    )
+    assert result == {"supported": False, "error": "NotSupportedError"}

@@ -77,7 +77,10 @@
     if (canSegment !== null) return canSegment;
     canSegment = false;
     try {
-      if (typeof WebAssembly !== "object" || !WebAssembly.validate(SIMD_PROBE)) return false;
+      // Compiling (not only validating) also asks the page's CSP: browsers that do not know
+      // 'wasm-unsafe-eval' (Chrome < 97, Firefox < 102) refuse here.
+      if (typeof WebAssembly !== "object") return false;
+      new WebAssembly.Module(SIMD_PROBE);
       const canvas = document.createElement("canvas");
       if (typeof canvas.captureStream !== "function") return false;
       if (typeof HTMLVideoElement === "undefined" || !window.CanvasRenderingContext2D) return false;
