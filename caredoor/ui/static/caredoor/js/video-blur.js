@@ -12,8 +12,9 @@
  * served from our static files, CPU delegate) and a canvas composes the person from the sharp
  * frame over a blurred copy of it; the canvas's captureStream() track comes back. The caller
  * keeps the camera track: it sends the returned track instead (RTCRtpSender.replaceTrack)
- * and sends the camera track again after stop(), which ends the returned track (unless it is
- * the camera track itself, which stop() only switches the effect off on).
+ * and sends the camera track again after stop(). stop() ends a returned canvas track; when
+ * the camera's own effect was used, it only switches the effect off. It never stops the
+ * camera track.
  *
  * Nothing leaves the browser: no frame, no mask, no timing. Include before video.js:
  *   <script src="{% static 'caredoor/js/video-blur.js' %}" defer></script>
@@ -46,7 +47,7 @@
   const MASK_LOW = 0.3; // confidence below which a pixel is all background ...
   const MASK_HIGH = 0.7; // ... and above which it is all person; soft in between
 
-  // The smallest module that uses a SIMD instruction (v128.const; i8x16.popcnt).
+  // A tiny module that uses SIMD instructions (i8x16.splat, i8x16.popcnt).
   const SIMD_PROBE = new Uint8Array([
     0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0,
     253, 15, 253, 98, 11,
@@ -55,7 +56,7 @@
   let canSegment = null; // cached answer of segmentationSupported()
   let visionModule = null; // the promise of the imported tasks-vision module
   let generation = 0; // bumped by stop(): a start() still loading sees it and gives up
-  let current = null; // what runs now: {mode: "native", track} or a segmentation pipeline
+  let current = null; // what runs now: {mode: "native", source} or a segmentation Pipeline
 
   function nativeBlurOffered(track) {
     if (!track || typeof track.getCapabilities !== "function") return false;
