@@ -138,6 +138,8 @@ def test_the_specialist_confirming_applies_the_no_show_fee(
     after = spec.get(f"/specialist/bookings/{past.pk}/").content.decode()
     assert "Confirm the no-show?" not in after
     assert "Video attendance" in after  # the summary stays
+    question = Notification.objects.get(user=world.a.specialist, kind="booking.no_show_check")
+    assert question.read_at is not None  # answered: the badge no longer counts it
 
 
 def test_nobody_attending_changes_nothing(world, past, django_capture_on_commit_callbacks):

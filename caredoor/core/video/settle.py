@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -42,7 +43,7 @@ from django.utils.translation import gettext as _
 from caredoor.core.booking.actions import do_complete_attended
 from caredoor.core.booking.models import BookingStatus
 from caredoor.core.compliance import audit
-from caredoor.core.notifications.actions import do_refresh_in_app
+from caredoor.core.notifications.actions import do_mark_read_about, do_refresh_in_app
 from caredoor.core.notifications.links import portal_path
 from caredoor.core.notifications.models import Channel
 from caredoor.core.notifications.preferences import allows
@@ -182,5 +183,17 @@ def _ask_no_show(room: Room) -> None:
         portal="specialist",
         kind=NO_SHOW_CHECK_KIND,
         title=title,
+        url=portal_path("specialist", "booking", booking.pk),
+    )
+
+
+def do_close_no_show_check(booking: Any, user: Any) -> int:
+    """The specialist recorded the session's outcome: their "confirm the no-show?"
+    notification about it is answered (read)."""
+    return do_mark_read_about(
+        user,
+        booking.brand,
+        portal="specialist",
+        kind=NO_SHOW_CHECK_KIND,
         url=portal_path("specialist", "booking", booking.pk),
     )

@@ -32,6 +32,7 @@ from caredoor.core.booking.errors import SeriesConflicts, SlotTaken
 from caredoor.core.booking.models import Booking, BookingStatus, Origin, RequestStatus
 from caredoor.core.booking.requests import preferred_windows
 from caredoor.core.specialists.models import SpecialistProfile
+from caredoor.core.video.settle import do_close_no_show_check
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.specialist import booking_support as support
 from caredoor.portals.specialist.booking_forms import (
@@ -329,6 +330,7 @@ def booking_outcome(
     except ValidationError as exc:
         _refused(request, exc)
     else:
+        do_close_no_show_check(booking, request.user)
         messages.success(
             request,
             _("Recorded as completed.")
