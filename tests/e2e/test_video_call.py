@@ -15,6 +15,7 @@ STUN or TURN is configured in tests). Screenshots go to /tmp/shots/video-*.png.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -121,7 +122,23 @@ def device_check_passes(page: Page) -> None:
 
 def frames_arrive(page: Page) -> dict[str, Any]:
     """The remote <video> decodes frames: dimensions above zero, time advancing, and a
-    video frame callback with the frame's size."""
+    video frame callback with the frame's size. On failure, the pages' event traces are
+    printed (states only, no content)."""
+    try:
+        return _frames_arrive(page)
+    except Exception:
+        context = page.context
+        assert context.browser is not None
+        for other in context.browser.contexts:
+            for each in other.pages:
+                if "/join/" in each.url:
+                    print(
+                        "TRACE", each.url, *each.evaluate("window.CaredoorVideo.trace()"), sep="\n"
+                    )
+        raise
+
+
+def _frames_arrive(page: Page) -> dict[str, Any]:
     page.wait_for_function(
         "() => document.getElementById('vr-remote').videoWidth > 0", timeout=FRAME_WAIT_MS
     )
@@ -250,6 +267,14 @@ def test_a_rejoin_makes_a_fresh_connection_and_a_second_tab_takes_over(
     frames_arrive(patient)  # the patient sends no video, but receives the specialist's
     expect(specialist.locator("#vr-remote-camera")).to_be_visible()  # audio only: camera off
     expect(specialist.locator("#vr-status")).to_have_text("Connected.")
+    assert specialist.evaluate("document.getElementById('vr-remote').videoWidth") == 0
+    # She turns her camera on during the call: a video track is added, renegotiated.
+    camera = patient.get_by_role("button", name="Camera off")
+    expect(camera).to_have_attribute("aria-pressed", "true")
+    camera.click()
+    expect(camera).to_have_attribute("aria-pressed", "false")
+    frames_arrive(specialist)
+    expect(specialist.locator("#vr-remote-camera")).to_be_hidden()
 
     # The patient opens the room in a second tab: it takes the call over, the first tab
     # says why it stopped, and the specialist gets the video of the new connection.
@@ -311,3 +336,97 @@ def test_the_device_check_explains_what_is_wrong(
         enabled=audio_only
     )
     context.close()
+
+
+# --- recovery ----------------------------------------------------------------------------------
+
+# Every peer connection of the page may use relayed candidates only, and there is no TURN
+# server in tests: ICE can never connect (a network that blocks the direct path).
+NO_DIRECT_PATH = """
+(() => {
+  const Real = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Real {
+    constructor(config) { super({...(config || {}), iceTransportPolicy: "relay"}); }
+  };
+})();
+"""
+
+
+def in_call(scene: dict[str, Any], live_server: Any, browser: Browser, **patient_options: Any):  # type: ignore[no-untyped-def]
+    """Both sides joined (the patient's context gets ``patient_options``' init script)."""
+    site = scene["site"]
+    patient_ctx = signed_in(browser, scene["patient"], site, live_server, viewport=DESKTOP)
+    if patient_options.get("init_script"):
+        patient_ctx.add_init_script(patient_options["init_script"])
+    specialist_ctx = signed_in(browser, scene["specialist"], site, live_server, viewport=DESKTOP)
+    patient, patient_errors = open_page(patient_ctx, patient_url(scene, live_server))
+    route = patient_options.get("route")
+    if route is not None:
+        patient.route_web_socket("**/ws/video/**", route)
+    patient.get_by_role("button", name="Join", exact=True).click()
+    specialist, specialist_errors = open_page(specialist_ctx, specialist_url(scene, live_server))
+    specialist.get_by_role("button", name="Join", exact=True).click()
+    return patient_ctx, specialist_ctx, patient, specialist, patient_errors + specialist_errors
+
+
+def test_a_dropped_socket_reconnects_and_the_call_resumes(
+    scene: dict[str, Any], live_server: Any, browser: Browser
+) -> None:
+    sockets: list[Any] = []
+
+    def through(ws: Any) -> None:  # the page's socket, passed to the server as it is
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    patient_ctx, specialist_ctx, patient, specialist, errors = in_call(
+        scene, live_server, browser, route=through
+    )
+    for page in (patient, specialist):
+        frames_arrive(page)
+    assert len(sockets) == 1
+
+    # The network drops the patient's socket (not a leave): the specialist is told she
+    # is reconnecting, her page reconnects with backoff and both make a fresh connection.
+    sockets[0].close(code=4000, reason="network")
+    expect(specialist.locator("#vr-status")).to_have_text(
+        "Your patient's connection dropped. Waiting for it to return…"
+    )
+    expect(patient.locator("#vr-status")).to_have_text("Connected.", timeout=20_000)
+    expect(specialist.locator("#vr-status")).to_have_text("Connected.", timeout=20_000)
+    assert len(sockets) == 2
+    for page in (patient, specialist):
+        frames_arrive(page)
+        # One connection for the first meeting, one after the rejoin.
+        made = [
+            line
+            for line in page.evaluate("window.CaredoorVideo.trace()")
+            if re.search(r"new peer connection: (welcome|joined)$", line)
+        ]
+        assert len(made) == 2, made
+    assert real_errors(errors) == []
+    patient_ctx.close()
+    specialist_ctx.close()
+
+
+def test_without_a_connection_audio_only_and_the_conversation_are_offered(
+    scene: dict[str, Any], live_server: Any, browser: Browser
+) -> None:
+    brand = scene["site"].brand
+    brand.video_fallback_seconds = 5
+    brand.save(update_fields=["video_fallback_seconds"])
+    patient_ctx, specialist_ctx, patient, specialist, _errors = in_call(
+        scene, live_server, browser, init_script=NO_DIRECT_PATH
+    )
+    offer = patient.get_by_role("alert").filter(has_text="The video connection is not working.")
+    expect(offer).to_be_visible(timeout=15_000)
+    expect(offer.get_by_role("button", name="Continue with audio only")).to_be_visible()
+    link = offer.get_by_role("link", name="Open the conversation")
+    expect(link).to_have_attribute("href", re.compile(r"^/messages/\d+/$"))
+    expect(specialist.get_by_role("link", name="Open the conversation").first).to_be_visible()
+    shot(patient, "video-fallback-desktop.png")
+    offer.get_by_role("button", name="Continue with audio only").click()
+    expect(patient.locator("#vr-status")).to_have_text("Audio only: video is off for this call.")
+    expect(offer).to_be_hidden()
+    assert video_state(patient)["local"]["video"] is False
+    patient_ctx.close()
+    specialist_ctx.close()

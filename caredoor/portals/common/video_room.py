@@ -144,7 +144,7 @@ def ui_strings(side: str, name: str) -> dict[str, str]:
         "blurOff": _("Your background is no longer blurred."),
         "blurFailed": _("The background blur could not start."),
         "playBlocked": _("Your browser paused the sound. Select “Play sound” to hear the call."),
-        "fallbackTitle": _("The video connection is not coming back."),
+        "fallbackTitle": _("The video connection is not working."),
         "fallbackText": _(
             "You can continue with audio only, which needs much less of your connection, or "
             "write to each other in the conversation."

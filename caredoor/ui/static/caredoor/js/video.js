@@ -11,7 +11,10 @@
 //  3. The call: one RTCPeerConnection per meeting of the two sides, "perfect negotiation"
 //     (welcome.polite), controls (mute, camera, screen share, background blur through
 //     window.CaredoorBlur when present, timer, leave), the other side's muted/camera state
-//     from "media" frames.
+//     from "media" frames. Before anything is connected, the polite side meeting a
+//     colliding offer starts a new peer connection instead of rolling back (Chromium can
+//     lose its candidate gathering in that rollback), and a connection that never gathers
+//     a candidate is replaced.
 //  4. Recovery: ICE "disconnected" for 3 s or "failed" -> status "reconnecting", fresh ICE
 //     servers ({"type":"ice"}), restartIce(); not connected within 10 s -> rejoin (a new
 //     socket, a new peer connection). A dropped socket reconnects with backoff. After the
@@ -33,6 +36,7 @@
   const FIRST_RETRY = 1000;
   const MAX_RETRY = 15000;
   const FRESH_PEER_MS = 1500; // a second "joined" this soon after a new connection is an echo
+  const GATHER_WITHIN = 2500; // ICE that has not started by then after an answer is restarted
   const CONNECT_WITHIN = 15000; // a new connection not connected by then: start afresh (twice)
   const FINAL_CODES = new Set([1000, 4401, 4403, 4404, 4409, 4410]);
   const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
@@ -124,6 +128,7 @@
   let lastReason = "";
   let lastOpens = null;
   let stalls = 0; // rejoins in a row without a connection
+  let regathers = 0; // new connections because ICE never started
   let queue = Promise.resolve();
 
   // --- small helpers -------------------------------------------------------------------------
@@ -137,6 +142,7 @@
   };
 
   const send = (frame) => {
+    trace("send", frame.type, (frame.description && frame.description.type) || (frame.candidate ? "candidate" : "") || frame.state || "");
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify(frame));
       return true;
@@ -590,6 +596,8 @@
     setPressed(el.blur, false);
     stopTrack(media.camera);
     media.camera = null;
+    flags.cameraOff = true;
+    setPressed(el.cameraToggle, true);
     await refreshOutgoingVideo();
     setVideoDirection("inactive");
     el.remoteBox.classList.remove("has-video");
@@ -644,6 +652,7 @@
     peer = null;
     window.clearTimeout(old.disconnectTimer);
     window.clearTimeout(old.watchdog);
+    window.clearTimeout(old.gatherTimer);
     try {
       old.pc.close();
     } catch (error) {
@@ -671,6 +680,8 @@
       videoSender: null,
       disconnectTimer: 0,
       watchdog: 0,
+      gatherTimer: 0,
+      candidates: 0, // local candidates sent
     };
     peer = p;
     everConnected = false;
@@ -711,7 +722,23 @@
 
     pc.onicecandidate = ({ candidate }) => {
       if (peer !== p || !candidate || !candidate.candidate) return;
+      p.candidates += 1;
       send({ type: "signal", candidate: candidate.toJSON() });
+    };
+
+    // After a rolled-back offer Chromium may never gather candidates for the answer: both
+    // descriptions set, no candidate of ours and ICE still "new" a moment later means it
+    // will not start by itself, so restart it (a new offer, fresh gathering on both sides).
+    pc.onsignalingstatechange = () => {
+      if (peer !== p || pc.signalingState !== "stable" || !pc.remoteDescription) return;
+      window.clearTimeout(p.gatherTimer);
+      p.gatherTimer = window.setTimeout(() => {
+        if (peer === p && p.candidates === 0 && pc.iceConnectionState === "new" && regathers < 2) {
+          regathers += 1;
+          trace("ice never started: a new connection");
+          newPeer("ice never started");
+        }
+      }, GATHER_WITHIN);
     };
 
     pc.oniceconnectionstatechange = () => {
@@ -731,12 +758,15 @@
       }
     };
 
+    // Not connected in time: start afresh (the impolite side first, so that the two sides
+    // do not both rejoin at the same moment).
     p.watchdog = window.setTimeout(() => {
       if (peer === p && !everConnected && peerHere && phase === "room" && !recovery && stalls < 2) {
         stalls += 1;
+        trace("not connected in time: rejoin");
         rejoin();
       }
-    }, CONNECT_WITHIN);
+    }, polite ? CONNECT_WITHIN + 10000 : CONNECT_WITHIN);
     startFallback();
     refreshRemote();
     return p;
@@ -746,6 +776,7 @@
     const wasTrouble = Boolean(recovery) || !everConnected;
     everConnected = true;
     stalls = 0;
+    regathers = 0;
     endRecovery();
     stopFallback();
     show(el.fallback, false);
@@ -781,6 +812,12 @@
         trace("ignored a colliding offer");
         return;
       }
+      if (collision && !everConnected) {
+        // The polite side yields. Before anything is connected a new peer connection is
+        // cheaper and safer than a rollback (Chromium's rollback of an offer still being
+        // set can leave the connection unable to gather candidates).
+        p = newPeer("yield before connecting");
+      }
       if (description.type === "answer" && p.pc.signalingState !== "have-local-offer") return;
       p.settingAnswer = description.type === "answer";
       try {
@@ -799,6 +836,7 @@
       try {
         await p.pc.addIceCandidate(frame.candidate);
       } catch (error) {
+        trace("candidate refused", error && error.name, p.ignoreOffer);
         if (!p.ignoreOffer) warn("candidate", error && error.name);
       }
     }
@@ -1008,7 +1046,14 @@
       const fresh = peer && performance.now() - peer.created < FRESH_PEER_MS && !peer.pc.remoteDescription;
       peerHere = true;
       otherTrouble = false;
-      if (!fresh) newPeer("joined"); // a fresh connection each time the other side (re)joins
+      if (!fresh) {
+        newPeer("joined"); // a fresh connection each time the other side (re)joins
+      } else if (peer.pc.signalingState === "have-local-offer" && peer.pc.localDescription) {
+        // Kept (the same arrival told twice): the server forgets what went before a
+        // "joined", so the offer already made goes again (a repeat is answered or ignored).
+        trace("offer sent again");
+        send({ type: "signal", description: sessionDescription(peer.pc.localDescription) });
+      }
       say(T.otherHere);
       remoteNote(T.connecting, true);
       sendMedia();
@@ -1069,6 +1114,7 @@
       stopBlur();
       stopTrack(media.camera);
       media.camera = null;
+      flags.cameraOff = true; // "Camera off" is pressed; pressing it starts the camera
     }
     stopMeter();
     phase = "room";
