@@ -235,6 +235,28 @@ def test_patient_and_specialist_meet_see_each_other_and_part(
     expect(specialist.locator("#vr-remote-camera")).to_be_hidden()
     expect(specialist.locator("#vr-remote-cover")).to_be_hidden()
 
+    # --- the specialist shares the screen, then goes back to the camera -----------------
+    share = specialist.get_by_role("button", name="Share screen")
+    share.click()
+    expect(share).to_have_attribute("aria-pressed", "true")
+    expect(patient.locator("#vr-remote-screen")).to_be_visible()
+    expect(specialist.locator("#vr-self")).to_have_class(re.compile(r"vr-video--screen"))
+    frames_arrive(patient)
+    share.click()
+    expect(share).to_have_attribute("aria-pressed", "false")
+    expect(patient.locator("#vr-remote-screen")).to_be_hidden()
+    expect(specialist.locator("#vr-self")).to_have_class(re.compile(r"vr-video--mirror"))
+
+    # --- background blur (CaredoorBlur): the processed picture is what goes out ---------
+    blur = specialist.get_by_role("button", name="Blur background")
+    blur.click()
+    expect(blur).to_have_attribute("aria-pressed", "true", timeout=30_000)
+    expect(specialist.locator("#vr-status")).to_have_text("Your background is blurred.")
+    frames_arrive(patient)
+    blur.click()
+    expect(blur).to_have_attribute("aria-pressed", "false")
+    frames_arrive(patient)
+
     # --- the specialist leaves: the patient is told ------------------------------------
     specialist.get_by_role("button", name="Leave").click()
     expect(specialist.get_by_role("heading", name="You left the call.")).to_be_visible()

@@ -562,7 +562,10 @@
       stopBlur();
       say(T.blurOff);
     } else {
-      if (!(await startBlur())) {
+      el.blur.disabled = true; // the model may take a moment to load
+      const started = await startBlur();
+      el.blur.disabled = false;
+      if (!started) {
         say(T.blurFailed);
         return;
       }
