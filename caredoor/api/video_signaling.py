@@ -31,7 +31,6 @@ from django.utils import timezone
 from caredoor.core.video import actions, rules
 from caredoor.core.video.models import Attendance, Room, Side
 from caredoor.core.video.providers import VideoProviderError, get_provider
-from caredoor.core.video.queries import present
 
 log = logging.getLogger("caredoor.video")
 
@@ -151,6 +150,7 @@ class VideoSignalingConsumer(AsyncWebsocketConsumer):
     room: Room
     side: str
     attendance: Attendance | None = None
+    known_peers: set[int]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -195,7 +195,14 @@ class VideoSignalingConsumer(AsyncWebsocketConsumer):
         self.peer_here = welcome["peer"]
         await self.accept()
         await self._send(welcome)
-        await self._to_peer({"type": "video.peer", "event": "joined", "from": self.channel_name})
+        await self._to_peer(
+            {
+                "type": "video.peer",
+                "event": "joined",
+                "from": self.channel_name,
+                "attendance": self.attendance.pk if self.attendance else None,
+            }
+        )
         closes = rules.closes_at(self.entry)
         if closes is not None:
             self.timer = asyncio.ensure_future(self._end_at(closes))
@@ -206,7 +213,10 @@ class VideoSignalingConsumer(AsyncWebsocketConsumer):
         if self.attendance is None:
             return
         await self.channel_layer.group_discard(self.own_group, self.channel_name)
-        await database_sync_to_async(actions.do_leave)(self.attendance)
+        try:
+            await database_sync_to_async(actions.do_leave)(self.attendance)
+        except Exception as exc:  # the database went away (a shutdown): settlement closes it
+            log.warning("video leave not recorded: %s", type(exc).__name__)
         if not self.replaced and not self.left:
             await self._to_peer({"type": "video.peer", "event": "lost"})
 
@@ -241,11 +251,18 @@ class VideoSignalingConsumer(AsyncWebsocketConsumer):
             left_at=now
         )
         self.attendance = actions.do_join(self.room, self.user, self.side, now=now)
+        # The other side's joins seen now: their "joined" announcement, should it arrive
+        # after this welcome (both came at once), is not news to the page.
+        self.known_peers = set(
+            Attendance.objects.filter(
+                room=self.room, side=OTHER[self.side], left_at__isnull=True
+            ).values_list("pk", flat=True)
+        )
         closes = rules.closes_at(self.entry)
         return {
             "type": "welcome",
             "side": self.side,
-            "peer": OTHER[self.side] in present(self.room),
+            "peer": bool(self.known_peers),
             "polite": self.side == Side.PATIENT,
             "config": self._config(),
             "closes": closes.isoformat() if closes else None,
@@ -389,9 +406,12 @@ class VideoSignalingConsumer(AsyncWebsocketConsumer):
     async def video_peer(self, event: dict) -> None:
         kind = event["event"]
         if kind == "joined":
-            self.peer_here, self.described, self.offer_pending = True, False, False
             if event.get("from"):  # tell the newcomer someone is here
                 await self.channel_layer.send(event["from"], {"type": "video.here"})
+            if event.get("attendance") in self.known_peers:  # seen in the welcome already
+                self.known_peers.discard(event["attendance"])
+                return
+            self.peer_here, self.described, self.offer_pending = True, False, False
         elif kind in {"left", "lost"}:
             self.peer_here, self.described, self.offer_pending = False, False, False
         await self._send({"type": "peer", "event": kind})

@@ -432,3 +432,24 @@ async def test_a_cancelled_booking_ends_the_call_at_the_next_check(
     assert await patient.recv() == {"type": "pong"}
     assert await patient.recv() == {"type": "ended", "reason": "not_confirmed"}
     assert await specialist.recv() == {"type": "ended", "reason": "not_confirmed"}
+
+
+@synced
+async def test_a_late_announcement_of_a_peer_already_welcomed_is_not_news(world, booked, peers):
+    """Both arrive at once: the specialist's welcome already counted the patient, whose
+    "joined" reaches the specialist afterwards. The page hears of the patient once."""
+    _booking, room = booked
+    _patient, specialist = await _pair(world, peers)
+    row = await sync_to_async(
+        Attendance.objects.filter(room=room, side=Side.PATIENT, left_at__isnull=True).get
+    )()
+    layer = channel_layers["default"]
+    late = {"type": "video.peer", "event": "joined", "from": "", "attendance": row.pk}
+    await layer.group_send(video_signaling.side_group(room.name, Side.SPECIALIST), late)
+    await specialist.nothing()
+    # A real rejoin (a new join row) is news.
+    again = await peers(world.a.patient, "patient")
+    assert again.first["peer"] is True
+    assert await specialist.recv() == {"type": "peer", "event": "joined"}
+    await again.close()
+    await specialist.close()

@@ -7,6 +7,7 @@ Chromium's host resolver rules, so every brand is reached on the live server's p
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import socket
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.core.cache import cache
+from django.db import connections
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from caredoor.core.accounts.models import User
@@ -115,6 +118,13 @@ class AsgiLiveServer:
         if self.thread.is_alive():
             self.server.force_exit = True
             self.thread.join(timeout=5)
+        # The consumers' database calls ran on asgiref's one thread for thread-sensitive
+        # code, which outlives the server and keeps its connection (CONN_MAX_AGE): close it
+        # there, or PostgreSQL refuses to drop the test database at the end of the session.
+        SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=10)
+        # Connections of the server loop's pool threads (live_db on PostgreSQL) are closed
+        # when their thread-local storage is collected.
+        gc.collect()
 
 
 @pytest.fixture(scope="session")

@@ -50,7 +50,6 @@ from aiortc.mediastreams import (
     VideoStreamTrack,
 )
 from aiortc.sdp import candidate_from_sdp
-from asgiref.sync import sync_to_async
 from av import AudioFrame, VideoFrame
 from django.conf import settings as django_settings
 from django.db import connections
@@ -93,11 +92,7 @@ def live_server() -> Iterator[Any]:
 
     server = AsgiLiveServer()
     yield server
-    server.stop()
-    # The consumers' database calls ran on asgiref's one thread for thread-sensitive code,
-    # which outlives the server and keeps its connection (CONN_MAX_AGE): close it there, or
-    # PostgreSQL refuses to drop the test database at the end of the session.
-    asyncio.run(sync_to_async(connections.close_all, thread_sensitive=True)())
+    server.stop()  # which closes the database connection the consumers kept
 
 
 @pytest.fixture(autouse=True)
