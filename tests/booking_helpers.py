@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -41,3 +42,23 @@ def local(hour: int, minute: int = 0, days: int = 7, zone: ZoneInfo = BERLIN) ->
     """``days`` from today at hh:mm wall-clock time in ``zone``."""
     day = timezone.now().astimezone(zone).date() + timedelta(days=days)
     return datetime.combine(day, time(hour, minute), zone)
+
+
+def require_session_consent(brand: Any, profile: Any, specialist: Any) -> Any:
+    """``brand`` uses consents and ``profile``'s specialist requires a recording consent
+    that nobody has signed yet: a session (or call) with them is blocked for the patient
+    (``consents.gate.session_blockers``)."""
+    from caredoor.core.consents import actions as consents
+
+    brand.modules = [*brand.modules, "consents"]
+    brand.save(update_fields=["modules"])
+    document = consents.do_create_document(
+        kind="recording",
+        title="Recording consent",
+        stage="",
+        body="The text.",
+        actor=None,
+        brand=brand,
+    )
+    consents.do_set_requirements(profile, brand, [document], actor=specialist)
+    return document

@@ -24,11 +24,10 @@ from django.utils import timezone
 from caredoor.api import video_signaling
 from caredoor.core.booking.actions import do_book
 from caredoor.core.booking.models import Booking, BookingStatus
-from caredoor.core.consents import actions as consents
 from caredoor.core.notifications.models import Notification
 from caredoor.core.video import actions
 from caredoor.core.video.models import Attendance, Side
-from tests.booking_helpers import listed_with_hours, local, make_type
+from tests.booking_helpers import listed_with_hours, local, make_type, require_session_consent
 from tests.conftest import host_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -257,22 +256,9 @@ async def test_a_patient_with_a_missing_consent_is_refused_the_specialist_waits(
 ):
     booking, _room = booked
 
-    def require_a_document() -> None:
-        world.a.brand.modules = [*world.a.brand.modules, "consents"]
-        world.a.brand.save(update_fields=["modules"])
-        doc = consents.do_create_document(
-            kind="recording",
-            title="Recording",
-            stage="",
-            body="Text.",
-            actor=None,
-            brand=world.a.brand,
-        )
-        consents.do_set_requirements(
-            booking.profile, world.a.brand, [doc], actor=world.a.specialist
-        )
-
-    await sync_to_async(require_a_document)()
+    await sync_to_async(
+        lambda: require_session_consent(world.a.brand, booking.profile, world.a.specialist)
+    )()
     specialist = await peers(world.a.specialist, "specialist")
     assert specialist.first["type"] == "welcome"
     patient = await peers(world.a.patient, "patient")

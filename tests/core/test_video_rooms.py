@@ -13,12 +13,11 @@ from django.utils import timezone
 from caredoor.core.booking.actions import do_book
 from caredoor.core.booking.models import Booking
 from caredoor.core.brands.models import Brand
-from caredoor.core.consents import actions as consents
 from caredoor.core.notifications.models import Notification
 from caredoor.core.video import actions, queries
 from caredoor.core.video.models import Attendance, Room, Side
 from caredoor.core.video.rules import JoinRefused, booking_for, check_join
-from tests.booking_helpers import listed_with_hours, local, make_type
+from tests.booking_helpers import listed_with_hours, local, make_type, require_session_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -94,17 +93,7 @@ def test_unconfirmed_bookings_have_no_room(world, booked):
 
 
 def test_the_patient_signs_first_the_specialist_may_wait(world, booked):
-    world.a.brand.modules = [*world.a.brand.modules, "consents"]
-    world.a.brand.save(update_fields=["modules"])
-    doc = consents.do_create_document(
-        kind="recording",
-        title="Recording consent",
-        stage="",
-        body="The text.",
-        actor=None,
-        brand=world.a.brand,
-    )
-    consents.do_set_requirements(booked.profile, world.a.brand, [doc], actor=world.a.specialist)
+    require_session_consent(world.a.brand, booked.profile, world.a.specialist)
     _move(booked, timezone.now())
     patient = booking_for(world.a.patient, world.a.brand, "patient", booked.pk)
     specialist = booking_for(world.a.specialist, world.a.brand, "specialist", booked.pk)

@@ -60,12 +60,11 @@ from websockets.exceptions import ConnectionClosed
 
 from caredoor.core.booking.actions import do_book
 from caredoor.core.booking.models import Booking, BookingStatus
-from caredoor.core.consents import actions as consents
 from caredoor.core.video import actions
 from caredoor.core.video.ice import IDENTITY, credential_is_valid
 from caredoor.core.video.models import Attendance, Room
 from tests import factories
-from tests.booking_helpers import listed_with_hours, local, make_type
+from tests.booking_helpers import listed_with_hours, local, make_type, require_session_consent
 
 pytestmark = pytest.mark.integration
 
@@ -693,19 +692,7 @@ def test_outsiders_and_people_refused_by_the_join_rule_reach_nobody(call: Call, 
     brand = world.a.brand
 
     def require_consent() -> None:
-        brand.modules = [*brand.modules, "consents"]
-        brand.save(update_fields=["modules"])
-        document = consents.do_create_document(
-            kind="recording",
-            title="Recording consent",
-            stage="",
-            body="The text.",
-            actor=None,
-            brand=brand,
-        )
-        consents.do_set_requirements(
-            call.booking.profile, brand, [document], actor=world.a.specialist
-        )
+        require_session_consent(brand, call.booking.profile, world.a.specialist)
 
     soon = timezone.now() + timedelta(minutes=30)
 

@@ -16,14 +16,13 @@ from caredoor.core.brands.models import Brand
 from caredoor.core.care.actions import do_end
 from caredoor.core.care.models import CareRelationship
 from caredoor.core.compliance.models import AuditEvent
-from caredoor.core.consents import actions as consents
 from caredoor.core.notifications.actions import push_notice
 from caredoor.core.notifications.models import Notification
 from caredoor.core.video import actions
 from caredoor.core.video.models import Room, RoomKind
 from caredoor.core.video.rules import ADHOC_LIFETIME, JoinRefused, check_join, room_entry
 from tests import factories
-from tests.booking_helpers import listed_with_hours, local, make_type
+from tests.booking_helpers import listed_with_hours, local, make_type, require_session_consent
 
 pytestmark = pytest.mark.django_db
 
@@ -217,17 +216,7 @@ def test_the_call_ends_with_the_care_relationship(
 def test_the_patient_signs_what_a_session_needs_first(
     world, rel, spec, pat, brand, django_capture_on_commit_callbacks
 ):
-    brand.modules = [*brand.modules, "consents"]
-    brand.save(update_fields=["modules"])
-    doc = consents.do_create_document(
-        kind="recording",
-        title="Recording consent",
-        stage="",
-        body="The text.",
-        actor=None,
-        brand=brand,
-    )
-    consents.do_set_requirements(rel.profile, brand, [doc], actor=world.a.specialist)
+    require_session_consent(brand, rel.profile, world.a.specialist)
     start(spec, rel, django_capture_on_commit_callbacks)
     room = Room.objects.get()
     answer = pat.get(f"/calls/{room.name}/")

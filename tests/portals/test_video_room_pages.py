@@ -17,7 +17,6 @@ from django.utils import timezone
 
 from caredoor.core.booking.actions import do_book
 from caredoor.core.booking.models import Booking
-from caredoor.core.consents import actions as consents
 from caredoor.core.messaging.models import Thread, ThreadKind
 from caredoor.core.notifications.links import portal_path
 from caredoor.core.video import actions
@@ -26,7 +25,7 @@ from caredoor.core.video.rules import Entry
 from caredoor.portals.common.access import PortalContext
 from caredoor.portals.common.video_room import render_room
 from tests import factories
-from tests.booking_helpers import listed_with_hours, local, make_type
+from tests.booking_helpers import listed_with_hours, local, make_type, require_session_consent
 from tests.conftest import ROLES
 from tests.specialist_helpers import complete_profile
 
@@ -214,17 +213,7 @@ def test_an_unconfirmed_booking_has_no_room(world, booked, client_for):
 def test_missing_consents_send_the_patient_to_sign_and_let_the_specialist_wait(
     world, booked, client_for
 ):
-    world.a.brand.modules = [*world.a.brand.modules, "consents"]
-    world.a.brand.save(update_fields=["modules"])
-    doc = consents.do_create_document(
-        kind="recording",
-        title="Recording consent",
-        stage="",
-        body="The text.",
-        actor=None,
-        brand=world.a.brand,
-    )
-    consents.do_set_requirements(booked.profile, world.a.brand, [doc], actor=world.a.specialist)
+    require_session_consent(world.a.brand, booked.profile, world.a.specialist)
     response = client_for(world.a.patient, world.a.brand).get(patient_url(booked))
     assert response.status_code == 302 and response["Location"].startswith("/consents/sign/")
     text = (
