@@ -18,7 +18,10 @@
 //   handlers (all optional):
 //     onRemoteTrack(track: MediaStreamTrack, kind: "audio"|"video")
 //     onRemoteTrackGone(kind)
-//     onState("connecting"|"connected"|"reconnecting"|"disconnected")
+//     onState("connecting"|"connected"|"reconnecting"|"disconnected"): the link to the
+//       LiveKit server, not whether the other person is there (see onPeer)
+//     onPeer(present: boolean): another participant is in the LiveKit room (joined, left);
+//       told once after joining when someone is already there
 //     signal: an AbortSignal; aborting it while connecting disconnects and rejects
 //       (AbortError), e.g. when the other side leaves or the page ends the call meanwhile.
 //     element: the <video> showing the other person. Remote tracks are attached to it
@@ -26,7 +29,9 @@
 //       and whether visible the picture is; without an element adaptive stream is off (it
 //       would pause a video attached nowhere).
 //   session: replaceVideoTrack(track|null), replaceAudioTrack(track|null),
-//     setMicrophoneEnabled(bool), setCameraEnabled(bool), disconnect(), state(), stats()
+//     setMicrophoneEnabled(bool), setCameraEnabled(bool), setRemoteVideoEnabled(bool) (false:
+//     "Continue with audio only", the other side's video is unsubscribed, so the server stops
+//     sending it), disconnect(), state(), stats()
 //
 // connect() resolves once the room is joined and the local tracks are published; it rejects
 // (after onState("disconnected")) when LiveKit cannot be reached or refuses the token, when
@@ -101,10 +106,15 @@
 
     // --- the other side's tracks ---------------------------------------------------------------
 
+    let receiveVideo = true;
     const remoteKind = (track) => (track && (track.kind === "audio" || track.kind === "video") ? track.kind : "");
-    room.on(RoomEvent.TrackSubscribed, (track) => {
+    room.on(RoomEvent.TrackSubscribed, (track, publication) => {
       const kind = remoteKind(track);
       if (!kind || !track.mediaStreamTrack) return;
+      if (kind === "video" && !receiveVideo) {
+        publication.setSubscribed(false); // audio only: the server stops sending it
+        return;
+      }
       call("onRemoteTrack", track.mediaStreamTrack, kind);
       if (element) {
         try {
@@ -126,6 +136,16 @@
       }
       call("onRemoteTrackGone", kind);
     });
+    const remoteVideo = (on) => {
+      receiveVideo = on;
+      for (const participant of room.remoteParticipants.values()) {
+        for (const publication of participant.trackPublications.values()) {
+          if (publication.kind === "video") publication.setSubscribed(on);
+        }
+      }
+    };
+    room.on(RoomEvent.ParticipantConnected, () => call("onPeer", true));
+    room.on(RoomEvent.ParticipantDisconnected, () => call("onPeer", room.remoteParticipants.size > 0));
 
     // --- the connection ----------------------------------------------------------------------------
 
@@ -203,6 +223,7 @@
       replaceAudioTrack: (track) => replace("audio", track || null),
       setMicrophoneEnabled: (on) => setEnabled("audio", Boolean(on)),
       setCameraEnabled: (on) => setEnabled("video", Boolean(on)),
+      setRemoteVideoEnabled: (on) => remoteVideo(Boolean(on)),
       disconnect,
       // For tests and support: no names, no identities.
       state: () => ({
@@ -266,6 +287,7 @@
       (result) => {
         settle();
         setState("connected");
+        if (room.remoteParticipants.size > 0) call("onPeer", true);
         return result;
       },
       async (error) => {
