@@ -439,7 +439,9 @@ def test_links_per_portal_lead_to_the_right_pages(world):
     assert resolve(patient).url_name == "booking" and resolve(patient).namespace == "patient"
     assert specialist == reverse("specialist:booking", args=[41])
     assert events.describe(kind, data, "organization").url == ""
-    assert events.describe(events.SESSION_STARTING, data, "specialist").url == specialist
+    # "Starting soon" leads into the video room (its page explains when it is not open).
+    starting = events.describe(events.SESSION_STARTING, data, "specialist").url
+    assert starting == reverse("specialist:session_join", args=[41])
     proposal = events.describe(events.PROPOSAL_SENT, data, "patient").url
     assert proposal == patient  # where the patient accepts
 
