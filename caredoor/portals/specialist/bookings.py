@@ -41,6 +41,7 @@ from caredoor.portals.specialist.booking_forms import (
     SeriesChangeForm,
 )
 from caredoor.portals.specialist.consents import session_status
+from caredoor.portals.specialist.sessions import with_rooms
 
 PORTAL = Portal.SPECIALIST
 OPEN = (BookingStatus.CONFIRMED, BookingStatus.PENDING_PAYMENT)
@@ -129,14 +130,18 @@ def booking_list(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
         .order_by("-start", "-pk")
     )
     page = Paginator(history, PAST_PER_PAGE).get_page(request.GET.get("page"))
+    upcoming_rows, past_rows = with_badges(upcoming), with_badges(page.object_list)
+    # Rows whose video room is open now get "Join video session" (on this site; the
+    # grace period after the end keeps a session that just ended open).
+    with_rooms([*upcoming_rows, *past_rows], ctx.brand, now)
     context.update(
         support.zone_context(profile),
         now=now,
         requests=open_requests(profile, zone),
         proposals=proposal_rows(profile),
-        upcoming=with_badges(upcoming),
+        upcoming=upcoming_rows,
         past=page,
-        past_rows=with_badges(page.object_list),
+        past_rows=past_rows,
         statuses=BookingStatus,
         can_schedule=bool(support.scheduling_brands(profile)),
     )

@@ -23,6 +23,7 @@ from caredoor.portals.common import account
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.specialist.forms import RegisterForm
 from caredoor.portals.specialist.progress import progress_of
+from caredoor.portals.specialist.sessions import dashboard_sessions
 
 PORTAL = Portal.SPECIALIST
 BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -105,6 +106,8 @@ def dashboard(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
             listings_waiting=[item for item in listings if item.status == ListingStatus.REQUESTED],
             statuses=ProfileStatus,
             unread_messages=unread_total(request.user, ctx.brand, PORTAL),
+            # Today's sessions on this site and the next ones, with their video rooms.
+            sessions=dashboard_sessions(profile, ctx.brand) if ctx.brand is not None else None,
         )
     return render(request, "specialist/dashboard.html", context)
 
