@@ -7,7 +7,9 @@
 the signaling socket's path (docs/video.md, "Signaling"), the side, the brand's fallback
 delay, the other person's name, the session's context when the room belongs to a booking
 (ad-hoc calls have none), the link to the pair's conversation when one exists and this
-person may open it, a link back, and the translated strings the script shows.
+person may open it, a link back, and the translated strings the script shows. With
+``extra={"end_url": ...}`` (an ad-hoc call's specialist) the page offers "End the call": a
+POST to that URL, sent after the script has left the room.
 """
 
 from __future__ import annotations
@@ -186,6 +188,7 @@ def ui_strings(side: str, name: str) -> dict[str, str]:
         ),
         "problemOther": _("Your camera or microphone could not start."),
         "problemOtherHelp": _("Select “Try again”. If it keeps failing, restart your browser."),
+        "ending": _("Ending the call…"),
         "youLeft": _("You left the call."),
         "youLeftText": _("You can rejoin while the session is open."),
         "replaced": _("This session is open in another tab or window."),

@@ -337,6 +337,7 @@
         media.camera = stream.getVideoTracks()[0];
         media.camera.enabled = !flags.cameraOff;
         if (flags.blur) await startBlur();
+        refreshBlurButton();
         await refreshOutgoingVideo();
         if (phase === "check") {
           el.join.disabled = false;
@@ -475,6 +476,7 @@
       flags.receiveVideo = true;
       flags.cameraOff = false;
       setPressed(el.cameraToggle, false);
+      refreshBlurButton();
       await refreshOutgoingVideo();
       say(T.cameraOnNow);
       sendMedia();
@@ -524,12 +526,19 @@
   };
 
   const Blur = window.CaredoorBlur;
+  // Asked about the camera track itself: a camera with its own blur effect counts even where
+  // the page could not segment (supported(track) checks the track's capabilities).
   const blurSupported = () => {
     try {
-      return Boolean(Blur && typeof Blur.supported === "function" && Blur.supported());
+      return Boolean(Blur && typeof Blur.supported === "function" && Blur.supported(media.camera));
     } catch (error) {
       return false;
     }
+  };
+  // The button follows the camera (a new camera may or may not offer its own blur); it
+  // stays while blur is on, so it can be switched off.
+  const refreshBlurButton = () => {
+    if (phase === "room") show(el.blur, flags.blur || blurSupported());
   };
 
   const startBlur = async () => {
@@ -1125,7 +1134,7 @@
     show(el.ended, false);
     show(el.call, true);
     show(el.share, Boolean(navigator.mediaDevices && navigator.mediaDevices.getDisplayMedia));
-    show(el.blur, blurSupported());
+    refreshBlurButton();
     setPressed(el.mute, flags.muted);
     setPressed(el.cameraToggle, flags.cameraOff);
     refreshPreview();
@@ -1201,6 +1210,43 @@
     show(el.ended, false);
     startCheck();
   });
+  // "End the call" (the specialist of an ad-hoc call; the form posts to the end view): in
+  // the call, the page leaves the room first, so the other side hears "left" at once and
+  // this socket is not counted as present, then posts once the socket has closed (or after
+  // a moment, whatever the socket does).
+  const endForm = $("vr-end-form");
+  if (endForm) {
+    let ending = false;
+    endForm.addEventListener("submit", (event) => {
+      if (ending) {
+        event.preventDefault();
+        return;
+      }
+      ending = true;
+      if (phase !== "room") return; // not in the call: nothing to leave, post as it is
+      event.preventDefault();
+      for (const button of document.querySelectorAll('[form="vr-end-form"]')) button.disabled = true;
+      const ws = socket;
+      leave();
+      show(el.rejoin, false);
+      el.endedTitle.textContent = T.ending;
+      el.endedText.textContent = "";
+      say(T.ending);
+      trace("end call");
+      let posted = false;
+      const post = () => {
+        if (posted) return;
+        posted = true;
+        endForm.submit();
+      };
+      if (ws && ws.readyState !== WebSocket.CLOSED) {
+        ws.addEventListener("close", post);
+        window.setTimeout(post, 1500);
+      } else {
+        post();
+      }
+    });
+  }
   el.remote.addEventListener("resize", refreshRemote);
   el.remote.addEventListener("loadeddata", refreshRemote);
   window.addEventListener("pagehide", () => {
