@@ -97,6 +97,29 @@ def test_the_patient_join_page_is_the_room_inside_the_window(world, booked, clie
     assert "camera=(self)" in response["Permissions-Policy"]
 
 
+def test_livekits_browser_sdk_is_loaded_only_for_its_provider(world, booked, client_for, settings):
+    """The SDK patches RTCPeerConnection on load: the p2p page must not carry it."""
+    client = client_for(world.a.patient, world.a.brand)
+    p2p = client.get(patient_url(booked)).content.decode()
+    assert "livekit" not in p2p
+    settings.VIDEO = {
+        **settings.VIDEO,
+        "provider": "livekit",
+        "livekit": {
+            "url": "wss://livekit.example.org",
+            "api_key": "key",
+            "api_secret": "livekit-secret-0123456789abcdef-xyz",
+        },
+    }
+    html = client.get(patient_url(booked)).content.decode()
+    sdk, wrapper, page = (
+        html.index("vendor/livekit/livekit-client.umd.js"),
+        html.index("js/video-livekit.js"),
+        html.index("js/video.js"),
+    )
+    assert sdk < wrapper < page
+
+
 def test_the_specialist_room_shows_the_session_context(world, booked, client_for):
     booked.profile.time_zone = "America/New_York"
     booked.profile.save(update_fields=["time_zone"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -247,6 +248,9 @@ def render_room(
         "is_patient": entry.side == Side.PATIENT,
         "ws_path": ws_path(portal, room),
         "fallback_seconds": room.brand.video_fallback_seconds,
+        # LiveKit's browser SDK is loaded only for its provider: it patches
+        # RTCPeerConnection, which the p2p path uses as the browser made it.
+        "video_provider": settings.VIDEO["provider"],
         "other_name": name,
         "other_initial": (name[:1] or "?").upper(),
         "other_present": other_side in present(room),

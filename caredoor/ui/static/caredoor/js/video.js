@@ -130,6 +130,13 @@
   let stalls = 0; // rejoins in a row without a connection
   let regathers = 0; // new connections because ICE never started
   let queue = Promise.resolve();
+  // VIDEO_PROVIDER=livekit (welcome.config.provider): media through LiveKit (video-livekit.js)
+  // instead of one RTCPeerConnection; the socket still carries presence, media states, the end.
+  let useLiveKit = false;
+  let lk = null; // the CaredoorLiveKit session, once connected
+  let lkPending = null; // AbortController of a connect in progress
+  let lkState = ""; // connecting | connected | reconnecting | disconnected
+  let lkPeer = false; // the other side is in the LiveKit room
 
   // --- small helpers -------------------------------------------------------------------------
 
@@ -329,6 +336,7 @@
         startMeter();
         if (peer && peer.audioSender) await peer.audioSender.replaceTrack(track);
         else if (peer) peer.audioSender = peer.pc.addTrack(track, peer.stream);
+        else if (lk) await lk.replaceAudioTrack(track);
       } else {
         stopBlur();
         stopTrack(media.camera); // phones open one camera at a time
@@ -427,6 +435,10 @@
   // add a sender when there was none (audio-only so far: negotiation follows).
   const refreshOutgoingVideo = async () => {
     refreshPreview();
+    if (lk) {
+      await lk.replaceVideoTrack(outgoingVideo()).catch((error) => warn("livekit video", error && error.name));
+      return;
+    }
     if (!peer) return;
     const track = outgoingVideo();
     try {
@@ -456,6 +468,7 @@
   const toggleMute = () => {
     flags.muted = !flags.muted;
     if (media.audio) media.audio.enabled = !flags.muted;
+    if (lk) lk.setMicrophoneEnabled(!flags.muted);
     setPressed(el.mute, flags.muted);
     say(flags.muted ? T.youMuted : T.youUnmuted);
     sendMedia();
@@ -473,6 +486,7 @@
         return;
       }
       if (!flags.receiveVideo) setVideoDirection("sendrecv");
+      if (!flags.receiveVideo && lk) lk.setRemoteVideoEnabled(true);
       flags.receiveVideo = true;
       flags.cameraOff = false;
       setPressed(el.cameraToggle, false);
@@ -484,6 +498,7 @@
     }
     flags.cameraOff = !flags.cameraOff;
     for (const track of [media.camera, media.blurred]) if (track) track.enabled = !flags.cameraOff;
+    if (lk) lk.setCameraEnabled(!flags.cameraOff);
     setPressed(el.cameraToggle, flags.cameraOff);
     refreshPreview();
     say(flags.cameraOff ? T.cameraOffNow : T.cameraOnNow);
@@ -612,6 +627,7 @@
     setPressed(el.cameraToggle, true);
     await refreshOutgoingVideo();
     setVideoDirection("inactive");
+    if (lk) lk.setRemoteVideoEnabled(false);
     el.remoteBox.classList.remove("has-video");
     show(el.fallback, false);
     say(T.audioOnlyNow);
@@ -624,8 +640,9 @@
 
   const refreshRemote = () => {
     const stream = el.remote.srcObject;
+    const inCall = Boolean(peer) || Boolean(lk);
     const hasVideo =
-      Boolean(peer) &&
+      inCall &&
       everConnected &&
       flags.receiveVideo &&
       (remote.video || remote.screen) &&
@@ -634,9 +651,9 @@
       Boolean(stream && stream.getVideoTracks().some((t) => t.readyState === "live"));
     el.remoteBox.classList.toggle("has-video", hasVideo);
     el.remote.classList.toggle("vr-video--screen", remote.screen);
-    show(el.remoteMuted, Boolean(peer) && peerHere && !remote.audio);
-    show(el.remoteCamera, Boolean(peer) && peerHere && !remote.video && !remote.screen);
-    show(el.remoteScreen, Boolean(peer) && peerHere && remote.screen);
+    show(el.remoteMuted, inCall && peerHere && !remote.audio);
+    show(el.remoteCamera, inCall && peerHere && !remote.video && !remote.screen);
+    show(el.remoteScreen, inCall && peerHere && remote.screen);
   };
 
   const remoteNote = (text, waiting) => {
@@ -804,7 +821,7 @@
   };
 
   const onSignal = async (frame) => {
-    if (!peerHere) return;
+    if (!peerHere || useLiveKit) return;
     let p = peer || newPeer("signal before presence");
     const { pc } = p;
     if (frame.description) {
@@ -869,7 +886,8 @@
     }, FALLBACK_MS);
   };
 
-  const isConnected = () => Boolean(peer) && ["connected", "completed"].includes(peer.pc.iceConnectionState);
+  const isConnected = () =>
+    useLiveKit ? lkState === "connected" && lkPeer : Boolean(peer) && ["connected", "completed"].includes(peer.pc.iceConnectionState);
 
   // Something is wrong with the call (not merely waiting for the other person to arrive).
   const troubled = () =>
@@ -918,6 +936,94 @@
     say(T.reconnecting);
     closePeer();
     openSocket();
+  };
+
+  // --- LiveKit (video-livekit.js) ---------------------------------------------------------------
+
+  const closeLiveKit = () => {
+    if (lkPending) lkPending.abort();
+    lkPending = null;
+    if (lk) lk.disconnect();
+    lk = null;
+    lkState = "";
+    lkPeer = false;
+    everConnected = false;
+  };
+
+  // The call is connected when LiveKit is and the other person is in its room.
+  const onLiveKitChange = () => {
+    if (isConnected()) {
+      if (!everConnected) onConnected(); // says "connected", starts the clock, status: connected
+    } else {
+      everConnected = false;
+      if (lkState === "reconnecting") {
+        send({ type: "status", state: "reconnecting" });
+        say(T.reconnecting);
+        remoteNote(T.reconnecting, true);
+        startFallback();
+      }
+    }
+    refreshRemote();
+  };
+
+  const startLiveKit = (config) => {
+    if (lk && lkState !== "disconnected") return; // a new welcome (the socket reconnected): media goes on
+    closeLiveKit();
+    const remoteStream = new MediaStream();
+    el.remote.srcObject = remoteStream;
+    const pending = new AbortController();
+    lkPending = pending;
+    const mine = () => lkPending === pending || (lk && lkPending === null);
+    window.CaredoorLiveKit.connect(config, { audio: media.audio, video: outgoingVideo() }, {
+      element: el.remote,
+      signal: pending.signal,
+      onRemoteTrack: (track, kind) => {
+        if (!mine()) return;
+        for (const old of remoteStream.getTracks()) if (old.kind === kind && old !== track) remoteStream.removeTrack(old);
+        if (!remoteStream.getTracks().includes(track)) remoteStream.addTrack(track);
+        for (const name of ["unmute", "mute", "ended"]) track.addEventListener(name, refreshRemote);
+        if (el.remote.srcObject !== remoteStream) el.remote.srcObject = remoteStream;
+        playRemote();
+        refreshRemote();
+      },
+      onRemoteTrackGone: () => refreshRemote(),
+      onPeer: (present) => {
+        if (!mine()) return;
+        lkPeer = present;
+        onLiveKitChange();
+      },
+      onState: (state) => {
+        trace("livekit", state);
+        if (!mine()) return;
+        const dropped = state === "disconnected" && lkState !== "" && lkState !== "connecting";
+        lkState = state;
+        if (dropped && phase === "room") {
+          lk = null;
+          rejoin(); // LiveKit gave up reconnecting: a new socket, a new welcome and token
+          return;
+        }
+        onLiveKitChange();
+      },
+    }).then(
+      (session) => {
+        if (lkPending !== pending) {
+          session.disconnect();
+          return;
+        }
+        lkPending = null;
+        lk = session;
+        if (flags.cameraOff) session.setCameraEnabled(false);
+        if (!flags.receiveVideo) session.setRemoteVideoEnabled(false);
+        onLiveKitChange();
+      },
+      (error) => {
+        warn("livekit", error && error.name);
+        if (lkPending !== pending || phase !== "room") return;
+        lkPending = null;
+        lastReason = "unavailable";
+        finish("unavailable");
+      },
+    );
   };
 
   // --- the socket --------------------------------------------------------------------------------
@@ -1030,7 +1136,8 @@
     lastReason = "";
     polite = frame.polite === true;
     const config = frame.config || {};
-    if (config.provider && config.provider !== "p2p") {
+    useLiveKit = config.provider === "livekit" && Boolean(window.CaredoorLiveKit && window.CaredoorLiveKit.supported());
+    if (config.provider && config.provider !== "p2p" && !useLiveKit) {
       lastReason = "unsupportedProvider";
       finish("unsupportedProvider");
       if (socket) socket.close(1000);
@@ -1040,8 +1147,9 @@
     closePeer();
     peerHere = frame.peer === true;
     otherTrouble = false;
+    if (useLiveKit) startLiveKit(config);
     if (peerHere) {
-      newPeer("welcome");
+      if (!useLiveKit) newPeer("welcome");
       say(T.otherHere);
       remoteNote(T.connecting, true);
       sendMedia();
@@ -1058,7 +1166,9 @@
       const fresh = peer && performance.now() - peer.created < FRESH_PEER_MS && !peer.pc.remoteDescription;
       peerHere = true;
       otherTrouble = false;
-      if (!fresh) {
+      if (useLiveKit) {
+        // LiveKit connects the media by itself when the other side enters its room.
+      } else if (!fresh) {
         newPeer("joined"); // a fresh connection each time the other side (re)joins
       } else if (peer.pc.signalingState === "have-local-offer" && peer.pc.localDescription) {
         // Kept (the same arrival told twice): the server forgets what went before a
@@ -1164,6 +1274,7 @@
       text = fmt(T.opensAt, { time: opens.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) });
     }
     closePeer();
+    closeLiveKit();
     peerHere = false;
     stopFallback();
     window.clearInterval(clockTimer);
@@ -1261,6 +1372,7 @@
     trace: () => events.slice(),
     // Counters of the current connection: packets and frames per direction and kind.
     stats: async () => {
+      if (lk) return lk.stats();
       if (!peer) return null;
       const out = {};
       (await peer.pc.getStats()).forEach((report) => {
@@ -1277,7 +1389,7 @@
       phase,
       peerHere,
       polite,
-      ice: peer ? peer.pc.iceConnectionState : "none",
+      ice: peer ? peer.pc.iceConnectionState : lkState ? `livekit ${lkState}` : "none",
       signaling: peer ? peer.pc.signalingState : "none",
       remote: { ...remote },
       local: mediaState(),
