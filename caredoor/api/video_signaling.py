@@ -28,6 +28,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import Http404
 from django.utils import timezone
 
+from caredoor.core.notifications.push import video_group
 from caredoor.core.video import actions, rules
 from caredoor.core.video.models import Attendance, Room, Side
 from caredoor.core.video.providers import VideoProviderError, get_provider
@@ -79,10 +80,6 @@ class Bucket:
             return False
         self.tokens -= 1
         return True
-
-
-def side_group(room_name: str, side: str) -> str:
-    return f"video.{room_name}.{side}"
 
 
 # --- what may be relayed -------------------------------------------------------------------
@@ -176,8 +173,8 @@ class VideoSignalingConsumer(AsyncWebsocketConsumer):
         self.offer_pending = False  # an offer was relayed here and is not answered yet
         self.described = False  # a description went either way since the peer arrived
         self.checked_at = time.monotonic()
-        self.own_group = side_group(self.room.name, self.side)
-        self.peer_group = side_group(self.room.name, OTHER[self.side])
+        self.own_group = video_group(self.room.name, self.side)
+        self.peer_group = video_group(self.room.name, OTHER[self.side])
         # Replace an older socket of this side, then take its place: join the group before
         # recording the join, so a peer that reads the attendance can already reach us.
         await self.channel_layer.group_send(

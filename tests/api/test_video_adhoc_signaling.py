@@ -77,3 +77,14 @@ async def test_a_brand_without_calls_refuses_them(world, call, connect):
     first = specialist.first
     assert (first["type"], first["reason"]) == ("refused", "not_found")
     assert await specialist.closed_with() == 4404
+
+
+@synced
+async def test_ending_the_call_ends_both_sockets_at_once(world, call, connect):
+    patient = await connect(world.a.patient, "patient", call.name)
+    specialist = await connect(world.a.specialist, "specialist", call.name)
+    assert await patient.recv() == {"type": "peer", "event": "joined"}
+    await sync_to_async(actions.do_end_adhoc)(call, actor=world.a.specialist)
+    for peer in (patient, specialist):
+        assert await peer.recv() == {"type": "ended", "reason": "closed"}
+        assert await peer.closed_with() == 4410

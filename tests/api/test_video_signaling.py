@@ -25,6 +25,7 @@ from caredoor.api import video_signaling
 from caredoor.core.booking.actions import do_book
 from caredoor.core.booking.models import Booking, BookingStatus
 from caredoor.core.notifications.models import Notification
+from caredoor.core.notifications.push import video_group
 from caredoor.core.video import actions
 from caredoor.core.video.models import Attendance, Side
 from tests.booking_helpers import listed_with_hours, local, make_type, require_session_consent
@@ -431,7 +432,7 @@ async def test_a_late_announcement_of_a_peer_already_welcomed_is_not_news(world,
     )()
     layer = channel_layers["default"]
     late = {"type": "video.peer", "event": "joined", "from": "", "attendance": row.pk}
-    await layer.group_send(video_signaling.side_group(room.name, Side.SPECIALIST), late)
+    await layer.group_send(video_group(room.name, Side.SPECIALIST), late)
     await specialist.nothing()
     # A real rejoin (a new join row) is news.
     again = await peers(world.a.patient, "patient")

@@ -1,10 +1,12 @@
 """Push to browsers over the channel layer: the one place that names groups and sends.
 
-Groups: ``user.<id>`` (every WebSocket a person has open, whatever the page) and
-``thread.<id>`` (sockets subscribed to one conversation). A push is a channel-layer event
-``{"type": "push", "payload": {...}}``; consumers (``api/realtime.py``) forward the payload,
-adapted to their reader. With the Redis layer a push from any process reaches sockets on
-every process.
+Groups: ``user.<id>`` (every WebSocket a person has open, whatever the page),
+``thread.<id>`` (sockets subscribed to one conversation) and ``video.<room>.<side>`` (the
+one signaling socket of a side of a video room, ``api/video_signaling.py``). A push is a
+channel-layer event ``{"type": "push", "payload": {...}}``; consumers (``api/realtime.py``)
+forward the payload, adapted to their reader. ``send`` carries any other event a consumer
+handles (the video room's ``video.end``). With the Redis layer a push from any process
+reaches sockets on every process.
 
 Pushes are sent after commit and are best effort: the database is the record, and a
 client that missed a push catches up from it (resume from the last id, or polling). A
@@ -38,6 +40,10 @@ def thread_group(thread_id: int) -> str:
     return f"thread.{thread_id}"
 
 
+def video_group(room_name: str, side: str) -> str:
+    return f"video.{room_name}.{side}"
+
+
 def _failed(group: str, error: BaseException) -> None:
     log.warning("push to %s failed: %s", group.split(".", 1)[0], type(error).__name__)
 
@@ -69,10 +75,14 @@ def _send_from_loop(layer: Any, group: str, event: dict[str, Any]) -> None:
 def push(group: str, payload: dict[str, Any]) -> bool:
     """Send ``payload`` to every socket in ``group``; False when it could not be sent
     (or, handed to the event loop, could not be handed over)."""
+    return send(group, {"type": "push", "payload": payload})
+
+
+def send(group: str, event: dict[str, Any]) -> bool:
+    """Send the channel-layer ``event`` to every consumer in ``group``, as ``push`` does."""
     layer = get_channel_layer()
     if layer is None:
         return False
-    event = {"type": "push", "payload": payload}
     try:
         loop = caller_loop()
         if loop is not None:

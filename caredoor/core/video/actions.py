@@ -22,6 +22,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -37,6 +38,7 @@ from caredoor.core.notifications.actions import do_mark_read_about, do_refresh_i
 from caredoor.core.notifications.links import HOMES, portal_path
 from caredoor.core.notifications.models import Channel
 from caredoor.core.notifications.preferences import allows
+from caredoor.core.notifications.push import send, video_group
 from caredoor.core.specialists.models import SpecialistProfile
 from caredoor.core.specialists.queries import public_name
 from caredoor.core.video.models import Attendance, Room, RoomKind, Side
@@ -142,10 +144,7 @@ def _close_expired(brand: Brand, profile: SpecialistProfile, patient: Any, now: 
         closed_at__isnull=True,
         created_at__lte=now - ADHOC_LIFETIME,
     )
-    for pk, created in expired.values_list("pk", "created_at"):
-        Room.objects.filter(pk=pk, closed_at__isnull=True).update(
-            closed_at=created + ADHOC_LIFETIME
-        )
+    expired.update(closed_at=F("created_at") + ADHOC_LIFETIME)
 
 
 def do_start_adhoc(
@@ -213,9 +212,8 @@ def _tell_calling(room: Room, profile: SpecialistProfile, patient: Any) -> None:
 def do_end_adhoc(
     room: Room, *, actor: Any, request: HttpRequest | None = None, now: datetime | None = None
 ) -> Room:
-    """The specialist ends an ad-hoc call: nobody can enter it any more (the signaling
-    server ends a call in progress at its next check). Ending an ended call changes
-    nothing."""
+    """The specialist ends an ad-hoc call: nobody can enter it any more, and a call in
+    progress ends for both sockets on commit. Ending an ended call changes nothing."""
     now = now or timezone.now()
     if room.kind != RoomKind.ADHOC or room.profile.user_id != getattr(actor, "pk", None):
         raise ValidationError(
@@ -241,9 +239,16 @@ def do_end_adhoc(
                 kind=CALL_KIND,
                 url=call_path("patient", room),
             )
+            transaction.on_commit(partial(_end_call, room.name), robust=True)
             transaction.on_commit(partial(_close_provider_room, room.provider, room.name))
     room.refresh_from_db(fields=["closed_at"])
     return room
+
+
+def _end_call(room_name: str) -> None:
+    """Sockets in the call end now ("ended", reason ``closed``), not at their next check."""
+    for side in Side.values:
+        send(video_group(room_name, side), {"type": "video.end", "reason": "closed"})
 
 
 def _close_provider_room(provider_name: str, room_name: str) -> None:
