@@ -1,10 +1,10 @@
 """The specialist's sessions and their video rooms, read for many bookings at once.
 
-``join_cards`` is ``video.join_card`` for a list of bookings in one query: which rooms are
-open now (a confirmed booking inside its brand's join window) and where the patient waits
-in the room without the specialist. The join page (``specialist:session_join``) answers
-only on the booking's own brand, so a room open on another site gets no link here: it is
-marked ``elsewhere`` for the page to say where.
+``join_cards`` tells, for a list of bookings in one query (``video.join_card`` is one
+booking's case), which rooms are open now (a confirmed booking inside its brand's join
+window) and where the patient waits in the room without the specialist. The join page
+(``specialist:session_join``) answers only on the booking's own brand, so a room open on
+another site gets no link here: it is marked ``elsewhere`` for the page to say where.
 
 ``dashboard_sessions`` is the dashboard's card: today's confirmed sessions on this brand,
 in the specialist's time zone, and the next few after today, each with its room's state.
@@ -29,10 +29,18 @@ from caredoor.core.brands.models import Brand
 from caredoor.core.specialists.models import SpecialistProfile
 from caredoor.core.video.models import Attendance, Side
 from caredoor.portals.specialist import booking_support as support
-from caredoor.portals.specialist.video import JoinCard
 
 NEXT_SESSIONS = 3  # sessions after today on the dashboard
 DAY_LABEL = "D j M"  # a later session's day on the dashboard
+
+
+@dataclass(frozen=True)
+class JoinCard:
+    """What the booking page says about the session's room."""
+
+    joinable: bool
+    url: str = ""
+    patient_waiting: bool = False
 
 
 @dataclass(frozen=True)

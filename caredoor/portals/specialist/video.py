@@ -13,7 +13,6 @@ whether the patient is waiting in it (the template tag ``video_join`` asks it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,16 +25,16 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from caredoor.core.accounts.policy import Portal
-from caredoor.core.booking.join import is_joinable, join_window, lead_minutes
-from caredoor.core.booking.models import Booking, BookingStatus
+from caredoor.core.booking.join import join_window, lead_minutes
+from caredoor.core.booking.models import Booking
 from caredoor.core.consents.gate import session_blockers
 from caredoor.core.scheduling.queries import zone_of
 from caredoor.core.video import rules
 from caredoor.core.video.actions import room_for
-from caredoor.core.video.models import Room, Side
-from caredoor.core.video.queries import present
+from caredoor.core.video.models import Side
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.common.video_room import render_room
+from caredoor.portals.specialist.sessions import JoinCard, join_cards
 
 PORTAL = Portal.SPECIALIST
 
@@ -88,25 +87,8 @@ def session_join(request: HttpRequest, ctx: PortalContext, booking_id: int) -> H
     )
 
 
-@dataclass(frozen=True)
-class JoinCard:
-    """What the booking page says about the session's room."""
-
-    joinable: bool
-    url: str = ""
-    patient_waiting: bool = False
-
-
 def join_card(booking: Booking, now: datetime | None = None) -> JoinCard:
     """Open now (a confirmed booking inside its join window), and is the patient in the
-    room while the specialist is not? Reads only: the room is created when someone enters."""
-    now = now or timezone.now()
-    if booking.status != BookingStatus.CONFIRMED or not is_joinable(booking, now):
-        return JoinCard(joinable=False)
-    room = Room.objects.filter(booking=booking).first()
-    here = present(room) if room is not None else set()
-    return JoinCard(
-        joinable=True,
-        url=reverse("specialist:session_join", args=[booking.pk]),
-        patient_waiting=Side.PATIENT in here and Side.SPECIALIST not in here,
-    )
+    room while the specialist is not? Reads only: the room is created when someone enters.
+    One booking's case of ``sessions.join_cards``."""
+    return join_cards([booking], booking.brand, now)[booking.pk].card

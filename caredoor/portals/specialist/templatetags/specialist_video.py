@@ -10,7 +10,8 @@ from __future__ import annotations
 from django import template
 
 from caredoor.core.booking.models import Booking
-from caredoor.portals.specialist.video import JoinCard, join_card
+from caredoor.portals.specialist.sessions import JoinCard
+from caredoor.portals.specialist.video import join_card
 
 register = template.Library()
 
