@@ -242,12 +242,7 @@ class VideoSignalingConsumer(AsyncWebsocketConsumer):
         provider = get_provider()
         if self.room.provider != "p2p":
             provider.open_room(self.room.name, max_participants=2, empty_timeout=ROOM_EMPTY_TIMEOUT)
-        # One socket per side: rows this side left open (a replaced tab, a crash) end now.
-        now = timezone.now()
-        Attendance.objects.filter(room=self.room, side=self.side, left_at__isnull=True).update(
-            left_at=now
-        )
-        self.attendance = actions.do_join(self.room, self.user, self.side, now=now)
+        self.attendance = actions.do_join(self.room, self.user, self.side)
         # The other side's joins seen now: their "joined" announcement, should it arrive
         # after this welcome (both came at once), is not news to the page.
         self.known_peers = set(

@@ -128,11 +128,29 @@ def test_the_specialist_is_told_that_the_patient_waits_once(world, booked):
     assert queries.present(room) == {Side.PATIENT, Side.SPECIALIST}
 
 
-def test_time_attended_counts_overlapping_joins_once(world, booked):
+def test_a_join_ends_the_sides_older_client(world, booked):
     room = actions.room_for(booked)
     t0 = timezone.now() - timedelta(hours=1)
     first = actions.do_join(room, world.a.patient, Side.PATIENT, now=t0)
-    second = actions.do_join(room, world.a.patient, Side.PATIENT, now=t0 + timedelta(minutes=10))
+    doctor = actions.do_join(room, world.a.specialist, Side.SPECIALIST, now=t0)
+    second = actions.do_join(room, world.a.patient, Side.PATIENT, now=t0 + timedelta(minutes=5))
+    first.refresh_from_db()
+    doctor.refresh_from_db()
+    assert first.left_at == t0 + timedelta(minutes=5)  # replaced by the newer client
+    assert second.left_at is None and doctor.left_at is None  # the other side stays
+
+
+def test_time_attended_counts_overlapping_joins_once(world, booked):
+    """Two clients of one side at once (two processes admitting at the same moment, each
+    before the other's join is written) count once."""
+    room = actions.room_for(booked)
+    t0 = timezone.now() - timedelta(hours=1)
+    first = Attendance.objects.create(
+        room=room, user=world.a.patient, side=Side.PATIENT, joined_at=t0
+    )
+    second = Attendance.objects.create(
+        room=room, user=world.a.patient, side=Side.PATIENT, joined_at=t0 + timedelta(minutes=10)
+    )
     actions.do_leave(first, now=t0 + timedelta(minutes=20))
     actions.do_leave(second, now=t0 + timedelta(minutes=30))
     actions.do_leave(second, now=t0 + timedelta(minutes=45))  # the first leave counts

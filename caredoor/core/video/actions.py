@@ -76,9 +76,11 @@ def room_for(booking: Booking) -> Room:
 
 def do_join(room: Room, user: Any, side: str, now: datetime | None = None) -> Attendance:
     """Record that ``user`` entered the room; tell a specialist who is not there that
-    the patient is waiting."""
+    the patient is waiting. A room holds one client per side (the newest): rows of this
+    side still open (a replaced tab, a server that died) end now."""
     now = now or timezone.now()
     with transaction.atomic():
+        Attendance.objects.filter(room=room, side=side, left_at__isnull=True).update(left_at=now)
         attendance = Attendance.objects.create(room=room, user=user, side=side, joined_at=now)
         if side == Side.PATIENT and Side.SPECIALIST not in present(room):
             _tell_waiting(room)
