@@ -31,7 +31,7 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
-run: seed
+run: migrate
 	PORT=$(PORT) scripts/serve
 
 test: install-dev chromium

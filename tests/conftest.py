@@ -20,6 +20,8 @@ from caredoor.core.brands.models import Brand, Network
 from caredoor.core.organizations.models import Organization
 from tests import factories
 
+pytest_plugins = ["tests.stripe_server"]
+
 ROLES = ["patient", "specialist", "org_admin", "org_staff", "finance", "affiliate", "operator"]
 
 

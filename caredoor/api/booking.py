@@ -44,17 +44,15 @@ from caredoor.core.accounts.policy import Role
 from caredoor.core.accounts.queries import memberships_on_brand
 from caredoor.core.booking import access, policy, proposals, requests, series
 from caredoor.core.booking.actions import (
-    do_book,
-    do_cancel,
     do_complete,
     do_mark_no_show,
-    do_reschedule,
     self_booking_refusal,
 )
 from caredoor.core.booking.errors import SeriesConflicts
 from caredoor.core.booking.models import AvailabilityRequest, Booking, BookingStatus
 from caredoor.core.booking.queries import busy_intervals, next_available
 from caredoor.core.brands.models import Brand
+from caredoor.core.payments import cancellation, checkout, moves
 from caredoor.core.scheduling import availability
 from caredoor.core.scheduling.models import SessionType
 from caredoor.core.scheduling.queries import access_own_session_type, zone_of
@@ -429,11 +427,13 @@ def my_bookings(request: HttpRequest, f: Query[BookingFilter]):  # type: ignore[
 def book(request: HttpRequest, payload: s.BookIn):  # type: ignore[no-untyped-def]
     who = as_patient(request)
     session_type = offered_session_type(who.brand, payload.session_type, "session_type")
-    booking = do_book(
+    # Priced sessions on brands that take payments are held until paid (pay_path).
+    booking, _payment = checkout.do_book(
         patient=who.user,
         brand=who.brand,
         session_type=session_type,
         start=payload.start,
+        voucher_code=payload.voucher,
         request=request,
     )
     return Status(201, _reread(who, booking.pk, "patient"))
@@ -525,7 +525,9 @@ def cancel(request: HttpRequest, booking_id: s.Id, payload: s.CancelIn | None = 
     who = caller(request)
     booking, side = find_booking(who, booking_id)
     reason = payload.reason if payload is not None else ""
-    done = do_cancel(booking, by=side, actor=who.user, reason=reason, request=request)
+    done, _refund = cancellation.do_cancel(
+        booking, by=side, actor=who.user, reason=reason, request=request
+    )
     return s.CancelOut(
         booking=_reread(who, done.pk, side),
         late=done.fee_percent is not None,
@@ -541,7 +543,7 @@ def cancel(request: HttpRequest, booking_id: s.Id, payload: s.CancelIn | None = 
 def reschedule(request: HttpRequest, booking_id: s.Id, payload: s.StartIn):  # type: ignore[no-untyped-def]
     who = caller(request)
     booking, side = find_booking(who, booking_id)
-    moved = do_reschedule(booking, actor=who.user, start=payload.start, request=request)
+    moved = moves.do_reschedule(booking, actor=who.user, start=payload.start, request=request)
     return Status(201, _reread(who, moved.pk, side))
 
 

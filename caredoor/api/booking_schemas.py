@@ -90,6 +90,7 @@ ZoneName = Annotated[str, Field(max_length=64), AfterValidator(check_zone)]
 class BookIn(Schema):
     session_type: BodyId
     start: AwareDateTime
+    voucher: str = Field("", max_length=40, description="a voucher code (optional)")
 
 
 class CancelIn(Schema):
@@ -219,6 +220,9 @@ class BookingOut(Schema):
     origin: str
     requires_payment: bool
     expires_at: datetime | None
+    # A booking awaiting payment: the brand's page where the patient pays (a path on the
+    # brand's host); "" otherwise.
+    pay_path: str = ""
     fee_percent: int | None
     cancelled_at: datetime | None
     cancel_reason: str
@@ -334,6 +338,11 @@ def booking_out(booking: Booking, side: Side, names: dict[int, str]) -> BookingO
         origin=booking.origin,
         requires_payment=booking.requires_payment,
         expires_at=utc(booking.expires_at),
+        pay_path=(
+            f"/sessions/{booking.pk}/pay/"
+            if side == "patient" and booking.status == BookingStatus.PENDING_PAYMENT
+            else ""
+        ),
         fee_percent=booking.fee_percent,
         cancelled_at=utc(booking.cancelled_at),
         cancel_reason=booking.cancel_reason,

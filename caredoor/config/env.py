@@ -96,6 +96,27 @@ class VideoConfig:
 
 
 @dataclass(frozen=True)
+class PaymentsConfig:
+    """Stripe (docs/payments.md). Outside production the defaults point at localstripe, the
+    local Stripe stand-in that `make run` starts, with test keys it accepts."""
+
+    secret_key: str = field(default="", repr=False)
+    publishable_key: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    api_base: str = ""  # "" = Stripe itself
+    js_url: str = "https://js.stripe.com/v3/"
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.secret_key)
+
+    @property
+    def local(self) -> bool:
+        """localstripe, not Stripe: it implements no Connect accounts."""
+        return bool(self.api_base)
+
+
+@dataclass(frozen=True)
 class Config:
     production: bool
     debug: bool
@@ -114,6 +135,7 @@ class Config:
     twilio_auth_token: str = field(default="", repr=False)
     twilio_from_number: str = ""
     video: VideoConfig = field(default_factory=VideoConfig)
+    payments: PaymentsConfig = field(default_factory=PaymentsConfig)
 
     @property
     def sms_enabled(self) -> bool:
@@ -216,6 +238,45 @@ def _video(environ: Mapping[str, str], production: bool) -> VideoConfig:
     )
 
 
+STRIPE_VARIABLES = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
+LOCALSTRIPE = "http://localhost:8420"
+LOCAL_STRIPE_KEYS = ("sk_test_caredoor_local", "pk_test_caredoor_local", "whsec_caredoor_local")
+
+
+def _payments(environ: Mapping[str, str], production: bool) -> PaymentsConfig:
+    """Stripe's keys (all three or none) and where its API is. Production without keys has
+    no card payments: priced bookings on brands with the payments module are refused."""
+    keys = tuple(environ.get(name, "").strip() for name in STRIPE_VARIABLES)
+    if any(keys):
+        missing = [n for n, v in zip(STRIPE_VARIABLES, keys, strict=True) if not v]
+        if missing:
+            raise ConfigError(missing[0], "Stripe needs all of " + ", ".join(STRIPE_VARIABLES))
+        for name, value, prefix in zip(
+            STRIPE_VARIABLES, keys, ("sk_", "pk_", "whsec_"), strict=True
+        ):
+            if not value.startswith(prefix):
+                raise ConfigError(name, f"expected a key starting with {prefix}")
+    raw_base = environ.get("STRIPE_API_BASE")
+    api_base = (
+        _url(environ, "STRIPE_API_BASE", {"http", "https"}) or ""
+        if raw_base is not None
+        else ("" if production else LOCALSTRIPE)
+    )
+    if production and api_base.startswith("http:"):
+        raise ConfigError("STRIPE_API_BASE", "production talks to Stripe over HTTPS")
+    if not any(keys) and not production:
+        keys = LOCAL_STRIPE_KEYS if api_base else keys
+    default_js = f"{api_base}/js.stripe.com/v3/" if api_base else "https://js.stripe.com/v3/"
+    js_url = _url(environ, "STRIPE_JS_URL", {"http", "https"}) or default_js
+    return PaymentsConfig(
+        secret_key=keys[0],
+        publishable_key=keys[1],
+        webhook_secret=keys[2],
+        api_base=api_base.rstrip("/"),
+        js_url=js_url,
+    )
+
+
 DEV_SECRET = "caredoor-insecure-development-key-never-use-in-production"  # noqa: S105
 LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 
@@ -262,4 +323,5 @@ def load(environ: Mapping[str, str] | None = None, base_dir: Path | None = None)
         twilio_auth_token=twilio_token,
         twilio_from_number=twilio_number,
         video=_video(env, production),
+        payments=_payments(env, production),
     )

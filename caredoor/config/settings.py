@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "caredoor.core.matching",
     "caredoor.core.feedback",
     "caredoor.core.video",
+    "caredoor.core.payments",
     # thin layers
     "caredoor.ui",
     "caredoor.portals.common",
@@ -353,6 +354,19 @@ if CONFIG.video.provider == "livekit":
         f"{_http}://{_livekit.netloc}",
     ]
 
+# --- payments (docs/payments.md): Stripe, or localstripe outside production -------------------
+PAYMENTS = {
+    "secret_key": CONFIG.payments.secret_key,
+    "publishable_key": CONFIG.payments.publishable_key,
+    "webhook_secret": CONFIG.payments.webhook_secret,
+    "api_base": CONFIG.payments.api_base,  # "" = api.stripe.com
+    "js_url": CONFIG.payments.js_url,
+    "webhook_tolerance": 300,  # seconds a signed webhook stays acceptable
+    "connect": not CONFIG.payments.local,  # localstripe has no Stripe Connect
+}
+# Stripe.js and its API are allowed only on the pages that take a card
+# (payments/stripe_api.csp_for_checkout, set per response), not site-wide.
+
 # --- logging: no health data, ever. Request bodies are never logged. -------------------------
 LOGGING = {
     "version": 1,
@@ -363,6 +377,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"level": CONFIG.log_level if CONFIG.log_level != "INFO" else "WARNING"},
+        # The Stripe SDK and httpx log every request at INFO: URLs and ids, no bodies, but
+        # noise. Their warnings and errors still show.
+        "stripe": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
     },
 }
 

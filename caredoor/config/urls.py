@@ -8,6 +8,7 @@ from django.views.static import serve
 
 from caredoor.api import calendar_feed
 from caredoor.api.health import healthz
+from caredoor.api.stripe_webhook import stripe_webhook
 from caredoor.api.v1 import api
 from caredoor.core.brands.choices import SignInMethod
 
@@ -29,6 +30,7 @@ admin.site.has_permission = lambda request: request.user.is_active and request.u
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("webhooks/stripe/", stripe_webhook, name="stripe_webhook"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path(

@@ -55,6 +55,7 @@ BRANDS = [
             "currency": "GBP",
             "journey_mode": "matching",
             "pricing_mode": "brand_fixed",
+            "free_first_session": True,
             "fixed_price_minor": 6500,
             "billing_model": "platform",
             "modules": [
@@ -113,6 +114,7 @@ ORGANIZATIONS = [
 # (email, name, role, scope slug or None for network-wide); every login uses DEMO_PASSWORD.
 PEOPLE = [
     ("operator@caredoor.test", "Olivia Operator", "operator", "demo-operator"),
+    ("money@caredoor.test", "Felix Finance", "finance", "demo-operator"),
     ("clinic.admin@caredoor.test", "Clara Clinic-Admin", "org_admin", "lindenhof-clinic"),
     ("clinic.staff@caredoor.test", "Stefan Staff", "org_staff", "lindenhof-clinic"),
     ("finance@caredoor.test", "Fiona Finance", "finance", "lindenhof-clinic"),

@@ -23,6 +23,7 @@ from caredoor.demo.seed_feedback import seed_feedback
 from caredoor.demo.seed_intake import seed_intake
 from caredoor.demo.seed_matching import seed_matching
 from caredoor.demo.seed_messaging import seed_messaging
+from caredoor.demo.seed_payments import seed_payments
 from caredoor.demo.seed_scheduling import seed_scheduling
 from caredoor.demo.seed_specialists import seed_specialists
 from caredoor.demo.seed_video import seed_video
@@ -113,6 +114,7 @@ def seed(log=print) -> None:  # type: ignore[no-untyped-def]
     seed_consents(brands, log=log)
     seed_messaging(brands, log=log)
     seed_video(brands, log=log)
+    seed_payments(brands, log=log)
     admin, created = _user(*data.SUPERUSER, superuser=True)
     if created:
         log(f"{'Django admin':<20} {admin.email}")

@@ -13,7 +13,7 @@ from caredoor.core.accounts.policy import Capability, Portal
 from caredoor.core.brands.choices import SignInMethod
 from caredoor.core.messaging.queries import unread_total
 from caredoor.core.notifications.queries import unread_count
-from caredoor.ui.nav import NAV, NAV_WHEN
+from caredoor.ui.nav import NAV, NAV_FOR, NAV_WHEN
 
 
 def _nav(request: HttpRequest, ctx: Any) -> list[dict[str, Any]]:
@@ -23,6 +23,9 @@ def _nav(request: HttpRequest, ctx: Any) -> list[dict[str, Any]]:
             continue
         when = NAV_WHEN.get(name)  # entries that depend on the brand's configuration
         if when is not None and not when(ctx.brand):
+            continue
+        who = NAV_FOR.get(name)  # entries that depend on the acting membership
+        if who is not None and not who(ctx.membership):
             continue
         try:
             items.append({"label": label, "url": reverse(name), "current": False})

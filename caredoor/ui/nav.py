@@ -17,6 +17,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Find my specialist"), "patient:match", None),
         (_("Ask our team"), "patient:assisted", None),
         (_("My sessions"), "patient:bookings", None),
+        (_("Payments"), "patient:payments", None),
         (_("My documents"), "patient:consents", None),
         (_("My specialists"), "patient:care", None),
         (_("Questionnaires"), "patient:intake_list", None),
@@ -35,6 +36,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Profile"), "specialist:onboarding", None),
         (_("Listings"), "specialist:listings", None),
         (_("Feedback"), "specialist:feedback", None),
+        (_("Transactions"), "specialist:transactions", None),
         (_("Messages"), "specialist:messages", None),
         (_("Notifications"), "specialist:notifications", None),
         (_("Account"), "specialist:account", None),
@@ -50,6 +52,9 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Care relationships"), "organization:relationships", Capability.VIEW_CARE),
         (_("Feedback"), "organization:feedback", Capability.VIEW_FEEDBACK),
         (_("Consents"), "organization:consents", Capability.VIEW_CONSENTS),
+        (_("Finances"), "organization:finances", Capability.VIEW_FINANCES),
+        (_("Payouts"), "organization:payouts", Capability.MANAGE_PAYOUTS),
+        (_("Vouchers"), "organization:vouchers", Capability.MANAGE_VOUCHERS),
         (_("People"), "organization:members", Capability.VIEW_MEMBERS),
         (_("Audit trail"), "organization:audit", Capability.VIEW_AUDIT),
         (_("Messages"), "organization:messages", Capability.MESSAGE_PEOPLE),
@@ -68,6 +73,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
 # matching or assisted scheduling it stays reachable from the patient's home page.
 NAV_WHEN: dict[str, Callable[[Any], bool]] = {
     "patient:intake_list": lambda brand: brand is not None and brand.has_module("intake"),
+    "patient:payments": lambda brand: brand is not None and brand.has_module("payments"),
     "patient:specialists": lambda brand: (
         brand is not None and brand.journey_mode == JourneyMode.DIRECTORY
     ),
@@ -79,4 +85,19 @@ NAV_WHEN: dict[str, Callable[[Any], bool]] = {
     "organization:notifications": lambda brand: brand is not None,
     # Conversations belong to a brand: not on the platform host's operator console.
     "organization:messages": lambda brand: brand is not None,
+}
+
+
+def holds_money(membership: Any) -> bool:
+    """Money is the network operator's (payments/access.py): a client organization's finance
+    person has the capabilities by role but sees no brand's money, so no entry either."""
+    organization = membership.organization
+    return organization is not None and organization.is_operator
+
+
+# Entries that depend on the acting membership beyond its role's capabilities.
+NAV_FOR: dict[str, Callable[[Any], bool]] = {
+    "organization:finances": holds_money,
+    "organization:payouts": holds_money,
+    "organization:vouchers": holds_money,
 }

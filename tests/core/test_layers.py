@@ -24,6 +24,7 @@ LAYERS = [
     "matching",
     "feedback",
     "video",
+    "payments",
 ]
 
 

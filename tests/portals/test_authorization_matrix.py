@@ -193,6 +193,7 @@ def test_every_navigation_page_follows_the_policy(
     from django.urls import reverse
 
     from caredoor.core.accounts.policy import role_can
+    from caredoor.ui.nav import NAV_FOR
 
     if world.a.people[role].memberships.filter(role="specialist").exists():
         from caredoor.core.specialists.actions import do_register_specialist
@@ -205,6 +206,8 @@ def test_every_navigation_page_follows_the_policy(
         expected = 403
     elif capability and not role_can(role, capability):
         expected = 404
+    elif url_name in NAV_FOR and not NAV_FOR[url_name](world.a.people[role].memberships.get()):
+        expected = 404  # e.g. money: the operator organization's only, not the clinic's
     else:
         expected = 200
     assert response.status_code == expected, (role, url_name)

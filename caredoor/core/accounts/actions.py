@@ -36,8 +36,11 @@ def _scope_error(role: str, brand: Brand | None, organization: Organization | No
         return _("This role is held network-wide: choose neither a brand nor an organization.")
     if role == Role.OPERATOR and organization is not None and not organization.is_operator:
         return _("The operator role belongs to the operator organization.")
-    if role != Role.OPERATOR and organization is not None and organization.is_operator:
-        return _("The operator organization holds only the operator role.")
+    # The operator organization holds its operators and its own finance people (money is
+    # the operator's: payments/access.py); every other role belongs to a client organization.
+    operator_org = organization is not None and organization.is_operator
+    if operator_org and role not in (Role.OPERATOR, Role.FINANCE):
+        return _("The operator organization holds only the operator and finance roles.")
     return None
 
 

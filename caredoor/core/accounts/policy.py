@@ -88,6 +88,10 @@ class Capability(models.TextChoices):
     ALLOCATE_PATIENTS = "patients.allocate", _("Allocate specialists to patients' requests")
     VIEW_CARE = "care.view", _("See care relationships (employers: counts only)")
     MESSAGE_PEOPLE = "messages.staff", _("Hold conversations with patients and specialists")
+    VIEW_FINANCES = "finances.view", _("See payments, refunds and balances per brand")
+    REFUND_PAYMENTS = "payments.refund", _("Refund payments")
+    MANAGE_PAYOUTS = "payouts.manage", _("Run payouts to specialists and mark them paid")
+    MANAGE_VOUCHERS = "vouchers.manage", _("Create and end voucher codes")
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -105,6 +109,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.ALLOCATE_PATIENTS: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.VIEW_CARE: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
     Capability.MESSAGE_PEOPLE: frozenset({Role.OPERATOR, Role.ORG_ADMIN, Role.ORG_STAFF}),
+    # Money is the operator's: these hold only in the network's operator organization
+    # (core/payments/access.py), never in a client organization.
+    Capability.VIEW_FINANCES: frozenset({Role.OPERATOR, Role.FINANCE}),
+    Capability.REFUND_PAYMENTS: frozenset({Role.OPERATOR, Role.FINANCE}),
+    Capability.MANAGE_PAYOUTS: frozenset({Role.OPERATOR, Role.FINANCE}),
+    Capability.MANAGE_VOUCHERS: frozenset({Role.OPERATOR}),
 }
 
 # Roles an inviter may hand out, by the inviter's role.

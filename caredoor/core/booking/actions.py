@@ -10,6 +10,7 @@ booking, and a losing concurrent request gets ``SlotTaken`` with fresh alternati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -216,8 +217,13 @@ def do_book(
     session_type: SessionType,
     start: datetime,
     request: HttpRequest | None = None,
+    hold_minutes: int | None = None,
+    after_insert: Callable[[Booking], None] | None = None,
 ) -> Booking:
-    """Book ``start`` of ``session_type`` for ``patient`` on ``brand``, confirmed at once.
+    """Book ``start`` of ``session_type`` for ``patient`` on ``brand``, confirmed at once --
+    or, with ``hold_minutes``, held as "pending payment" until it is paid or the hold ends
+    (``do_confirm_payment``; the expiry job releases the time). ``after_insert`` runs in
+    the booking's transaction (the payments layer records what is owed there).
 
     Raises ValidationError (nothing written) when the patient, specialist, session type or
     time is not bookable here, or the brand's or specialist's policy leaves scheduling to
@@ -237,16 +243,25 @@ def do_book(
     def write() -> Booking:
         with transaction.atomic():
             writes.lock_specialist(session_type.profile_id)
+            held = hold_minutes is not None
             booking = new_booking(
                 patient=patient,
                 brand=brand,
                 session_type=session_type,
                 start=start,
-                status=BookingStatus.CONFIRMED,
+                status=BookingStatus.PENDING_PAYMENT if held else BookingStatus.CONFIRMED,
                 origin=Origin.PATIENT,
                 created_by=patient,
+                requires_payment=held,
+                expires_at=(
+                    min(timezone.now() + timedelta(minutes=hold_minutes), start)
+                    if hold_minutes is not None
+                    else None
+                ),
             )
             writes.insert([booking])
+            if after_insert is not None:
+                after_insert(booking)
             record(
                 "booking.created",
                 booking,
@@ -257,7 +272,8 @@ def do_book(
                 end=booking.end.isoformat(),
                 status=booking.status,
             )
-            notify.booking_event(notify.BOOKED, booking, by="patient")
+            if not held:  # a held time is news once it is paid (notify.PAID)
+                notify.booking_event(notify.BOOKED, booking, by="patient")
             return booking
 
     try:

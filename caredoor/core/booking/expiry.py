@@ -18,6 +18,7 @@ from caredoor.core.booking.models import (
     AvailabilityRequest,
     Booking,
     BookingStatus,
+    Origin,
     RequestStatus,
 )
 from caredoor.core.compliance import audit
@@ -46,7 +47,10 @@ def expire_booking(pk: int, now: datetime | None = None) -> bool:
             request=None,
             **{"from": previous},
         )
-        notify.booking_event(notify.EXPIRED, current, by="system", previous=previous)
+        if not (current.origin == Origin.PATIENT and previous == BookingStatus.PENDING_PAYMENT):
+            notify.booking_event(notify.EXPIRED, current, by="system", previous=previous)
+        # A patient's own checkout that was never paid ends quietly: nobody else knew of
+        # it, and the pay page told the patient when the hold would end.
     return True
 
 

@@ -95,6 +95,22 @@ class Brand(models.Model):
         choices=BillingModel.choices,
         default=BillingModel.PLATFORM,
     )
+    # Payments (core/payments, docs/payments.md).
+    commission_percent = models.DecimalField(
+        _("platform commission (percent of the price)"),
+        max_digits=5,
+        decimal_places=2,
+        default=20,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    free_first_session = models.BooleanField(
+        _("a patient's first session on the brand, with any specialist, is free"), default=False
+    )
+    checkout_hold_minutes = models.PositiveSmallIntegerField(
+        _("a time is held for payment for (minutes)"),
+        default=15,
+        validators=[MinValueValidator(5), MaxValueValidator(120)],
+    )
     modules = models.JSONField(_("enabled modules"), default=list)
     sign_in_methods = models.JSONField(_("sign-in methods"), default=list)
     visibility = models.CharField(

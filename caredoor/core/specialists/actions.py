@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -15,7 +16,7 @@ from django.utils.translation import ngettext
 from caredoor.core.accounts.actions import do_create_account, do_grant_membership
 from caredoor.core.accounts.models import Membership, User
 from caredoor.core.accounts.policy import Role
-from caredoor.core.brands.choices import PricingMode
+from caredoor.core.brands.choices import BillingModel, PricingMode
 from caredoor.core.brands.models import Brand, Network
 from caredoor.core.compliance import audit
 from caredoor.core.organizations.models import Organization, OrgKind
@@ -539,6 +540,53 @@ def do_update_listing(
         brand=listing.brand,
         request=request,
         data={"from": before, "to": changes},
+    )
+
+
+@transaction.atomic
+def do_set_listing_billing(
+    listing: Listing,
+    *,
+    commission_percent: Decimal | None,
+    bills_via_connect: bool,
+    actor: Membership,
+    request: HttpRequest | None = None,
+) -> None:
+    """The operator sets a listing's commission override (None: the brand's) and, on a
+    hybrid brand, whether its sessions are charged to the specialist's Stripe account."""
+    listing = Listing.objects.select_for_update().select_related("brand").get(pk=listing.pk)
+    if commission_percent is not None and not 0 <= commission_percent <= 100:
+        raise ValidationError(
+            {"commission_percent": _("Enter a percentage from 0 to 100.")}, code="percent"
+        )
+    if bills_via_connect and listing.brand.billing_model != BillingModel.HYBRID:
+        raise ValidationError(
+            _("Only a brand with hybrid billing charges some specialists through Stripe Connect."),
+            code="not_hybrid",
+        )
+    changes = {
+        name: value
+        for name, value in (
+            ("commission_percent", commission_percent),
+            ("bills_via_connect", bills_via_connect),
+        )
+        if getattr(listing, name) != value
+    }
+    if not changes:
+        return
+    before = {name: str(getattr(listing, name)) for name in changes}
+    for name, value in changes.items():
+        setattr(listing, name, value)
+    listing.full_clean()
+    listing.save(update_fields=list(changes))
+    audit.record(
+        "listing.billing",
+        actor=actor.user,
+        role=actor.role,
+        target=listing,
+        brand=listing.brand,
+        request=request,
+        data={"from": before, "to": {k: str(v) for k, v in changes.items()}},
     )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -178,6 +179,18 @@ class Listing(models.Model):
     )
     session_offer = models.CharField(_("session offer"), max_length=200, blank=True)
     price_minor = models.PositiveIntegerField(_("price (minor units)"), null=True, blank=True)
+    # Payments: the brand's commission and billing model apply unless set here.
+    commission_percent = models.DecimalField(
+        _("commission override (percent)"),
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+    )
+    bills_via_connect = models.BooleanField(
+        _("on a hybrid brand: charged to the specialist's Stripe account"), default=False
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from caredoor.core.brands.choices import CURRENCIES, PricingMode
+from caredoor.core.brands.choices import PricingMode
+from caredoor.core.brands.money import format_money
 from caredoor.core.specialists.models import Listing
 
 
@@ -25,10 +24,7 @@ class ListingPrice:
             return str(_("Covered by your program"))
         if self.amount_minor is None:
             return str(_("Price on request"))
-        exponent = CURRENCIES.get(self.currency, 2)
-        major = Decimal(self.amount_minor).scaleb(-exponent)
-        amount = number_format(major, decimal_pos=exponent, use_l10n=True, force_grouping=True)
-        return f"{amount} {self.currency}"
+        return format_money(self.amount_minor, self.currency)
 
 
 def listing_price(listing: Listing) -> ListingPrice:

@@ -197,6 +197,29 @@ class BrandForm(ModelErrorsMixin, forms.Form):
     billing_model = forms.ChoiceField(
         label=_("Billing model"), choices=BillingModel.choices, widget=forms.RadioSelect
     )
+    commission_percent = forms.DecimalField(
+        label=_("Platform commission (percent)"),
+        required=False,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        decimal_places=2,
+        help_text=_(
+            "The platform's share of each session's price; the specialist gets the rest. "
+            "A listing may override it."
+        ),
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    free_first_session = forms.BooleanField(
+        label=_("A patient's first session is free"),
+        required=False,
+        help_text=_("The first session a patient books on this brand, with any specialist."),
+    )
+    checkout_hold_minutes = forms.IntegerField(
+        label=_("Hold a time while the patient pays (minutes)"),
+        required=False,
+        min_value=5,
+        max_value=120,
+    )
     # Modules and sign-in
     modules = forms.MultipleChoiceField(
         label=_("Enabled modules"),
@@ -226,7 +249,15 @@ class BrandForm(ModelErrorsMixin, forms.Form):
         (_("Language and region"), ("default_language", "languages", "time_zone", "currency")),
         (
             _("Patient journey and money"),
-            ("journey_mode", "pricing_mode", "fixed_price", "billing_model"),
+            (
+                "journey_mode",
+                "pricing_mode",
+                "fixed_price",
+                "billing_model",
+                "commission_percent",
+                "free_first_session",
+                "checkout_hold_minutes",
+            ),
         ),
         (_("Modules and sign-in"), ("modules", "sign_in_methods")),
         (_("Visibility"), ("visibility", "is_active")),
@@ -248,6 +279,9 @@ class BrandForm(ModelErrorsMixin, forms.Form):
                 "pricing_mode": brand.pricing_mode,
                 "fixed_price": major_units(brand.fixed_price_minor, brand.currency),
                 "billing_model": brand.billing_model,
+                "commission_percent": brand.commission_percent,
+                "free_first_session": brand.free_first_session,
+                "checkout_hold_minutes": brand.checkout_hold_minutes,
                 "modules": brand.modules,
                 "sign_in_methods": brand.sign_in_methods,
                 "visibility": brand.visibility,
@@ -264,6 +298,8 @@ class BrandForm(ModelErrorsMixin, forms.Form):
                 "journey_mode": JourneyMode.DIRECTORY,
                 "pricing_mode": PricingMode.SPECIALIST_SET,
                 "billing_model": BillingModel.PLATFORM,
+                "commission_percent": Decimal(20),
+                "checkout_hold_minutes": 15,
                 "modules": [Module.BOOKING, Module.VIDEO, Module.MESSAGING],
                 "sign_in_methods": [SignInMethod.PASSWORD],
                 "visibility": Visibility.PUBLIC,
@@ -320,6 +356,10 @@ class BrandForm(ModelErrorsMixin, forms.Form):
                 self.add_error("fixed_price", exc)
         elif "fixed_price" in data:
             data["fixed_price_minor"] = None
+        # Left empty: the brand's current value (or the default for a new brand).
+        for name, default in (("commission_percent", Decimal(20)), ("checkout_hold_minutes", 15)):
+            if name in data and data[name] is None:
+                data[name] = getattr(self.brand, name) if self.brand is not None else default
         if data.get("logo") and data.get("remove_logo"):
             self.add_error("remove_logo", _("Either upload a new logo or remove it, not both."))
         return data

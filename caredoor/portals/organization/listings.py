@@ -18,9 +18,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from caredoor.core.accounts.policy import Capability, Portal
-from caredoor.core.brands.choices import PricingMode
+from caredoor.core.brands.choices import BillingModel, PricingMode
 from caredoor.core.specialists.actions import (
     LISTING_TRANSITIONS,
+    do_set_listing_billing,
     do_set_listing_status,
     do_update_listing,
     specialist_sets_price,
@@ -32,6 +33,7 @@ from caredoor.core.specialists.queries import access_listing_as_staff, listings_
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.organization.forms import major_units
 from caredoor.portals.organization.specialist_forms import (
+    ListingBillingForm,
     ListingFilterForm,
     ListingPriceForm,
     ListingStatusForm,
@@ -150,6 +152,7 @@ def _page(
                 )
                 if editable
                 else None,
+                "billing_form": forms.get("billing") or billing_form(listing),
             }
         )
     return render(
@@ -202,6 +205,43 @@ def listing_status(request: HttpRequest, ctx: PortalContext, listing_id: int) ->
             )
             return redirect(_back(request))
     return _page(request, ctx, bound={listing.pk: {"status": form}}, status=400)
+
+
+def billing_form(listing: Listing, data: Any = None) -> ListingBillingForm:
+    brand = listing.brand
+    return ListingBillingForm(
+        data,
+        listing_id=listing.pk,
+        brand_percent=brand.commission_percent,
+        hybrid=brand.billing_model == BillingModel.HYBRID,
+        initial={"commission": listing.commission_percent, "connect": listing.bills_via_connect},
+    )
+
+
+@portal_view(PORTAL, needs=MANAGE)
+@require_POST
+def listing_billing(request: HttpRequest, ctx: PortalContext, listing_id: int) -> HttpResponse:
+    listing = access_listing_as_staff(ctx.membership, listing_id)
+    form = billing_form(listing, request.POST)
+    if form.is_valid():
+        try:
+            do_set_listing_billing(
+                listing,
+                commission_percent=form.cleaned_data["commission"],
+                bills_via_connect=bool(form.cleaned_data.get("connect")),
+                actor=ctx.membership,
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_action_errors(exc)
+        else:
+            messages.success(
+                request,
+                _("The billing of %(name)s on %(brand)s was saved.")
+                % {"name": listing.profile, "brand": listing.brand.name},
+            )
+            return redirect(_back(request))
+    return _page(request, ctx, bound={listing.pk: {"billing": form}}, status=400)
 
 
 @portal_view(PORTAL, needs=MANAGE)

@@ -207,6 +207,34 @@ class ListingPriceForm(ModelErrorsMixin, forms.Form):
         return price
 
 
+class ListingBillingForm(ModelErrorsMixin, forms.Form):
+    """A listing's commission override and, on hybrid brands, Stripe Connect billing."""
+
+    commission = forms.DecimalField(
+        label=_("Commission override (percent)"),
+        required=False,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        decimal_places=2,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
+    )
+    connect = forms.BooleanField(
+        label=_("Charged to the specialist's Stripe account (Stripe Connect)"), required=False
+    )
+    error_fields = {"commission_percent": "commission"}
+
+    def __init__(
+        self, *args: Any, listing_id: int, brand_percent: Decimal, hybrid: bool, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("auto_id", f"billing{listing_id}_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["commission"].help_text = _("Empty: the brand's %(percent)s %%.") % {
+            "percent": brand_percent
+        }
+        if not hybrid:
+            del self.fields["connect"]
+
+
 # --- onboarding steps ------------------------------------------------------------------------
 
 

@@ -8,14 +8,17 @@ from caredoor.portals.organization import (
     audit,
     booking_policy,
     brands,
+    finances,
     intake,
     listings,
     matching_settings,
     members,
     onboarding,
+    payouts,
     relationships,
     specialists,
     views,
+    vouchers,
 )
 from caredoor.portals.organization import consents as consent_views
 from caredoor.portals.organization import feedback as feedback_views
@@ -68,6 +71,22 @@ urlpatterns = [
         name="feedback_comments",
     ),
     path("brands/<int:brand_id>/feedback/", feedback_views.brand_settings, name="brand_feedback"),
+    # money (the network operator's): finances, payouts, vouchers (docs/payments.md)
+    path("finances/", finances.overview, name="finances"),
+    path("finances/payments/<int:payment_id>/", finances.payment_detail, name="finance_payment"),
+    path(
+        "finances/payments/<int:payment_id>/refund/",
+        finances.payment_refund,
+        name="finance_refund",
+    ),
+    path("payouts/", payouts.run_list, name="payouts"),
+    path("payouts/brands/<int:brand_id>/new/", payouts.run_create, name="payout_new"),
+    path("payouts/<int:run_id>/", payouts.run_detail, name="payout_run"),
+    path("payouts/<int:run_id>/csv/", payouts.run_csv, name="payout_csv"),
+    path("payouts/lines/<int:line_id>/paid/", payouts.line_paid, name="payout_paid"),
+    path("vouchers/", vouchers.voucher_list, name="vouchers"),
+    path("vouchers/brands/<int:brand_id>/new/", vouchers.voucher_create, name="voucher_new"),
+    path("vouchers/<int:voucher_id>/end/", vouchers.voucher_end, name="voucher_end"),
     # assisted scheduling: patients' requests waiting for a specialist
     path("assisted/", assisted.queue, name="assisted"),
     path("assisted/<int:request_id>/", assisted.detail, name="assisted_detail"),
@@ -98,6 +117,7 @@ urlpatterns = [
     path("listings/", listings.listing_list, name="listings"),
     path("listings/<int:listing_id>/status/", listings.listing_status, name="listing_status"),
     path("listings/<int:listing_id>/price/", listings.listing_price_edit, name="listing_price"),
+    path("listings/<int:listing_id>/billing/", listings.listing_billing, name="listing_billing"),
     # onboarding steps and the network's terms
     path("onboarding/", onboarding.overview, name="onboarding"),
     path("onboarding/network/", onboarding.edit_network, name="onboarding_network"),

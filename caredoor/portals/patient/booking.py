@@ -28,11 +28,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from caredoor.core.accounts.actions import do_update_profile
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.booking import policy
-from caredoor.core.booking.actions import do_book, next_free_slots, self_booking_refusal
+from caredoor.core.booking.actions import next_free_slots, self_booking_refusal
 from caredoor.core.booking.errors import SlotTaken
+from caredoor.core.booking.models import BookingStatus
 from caredoor.core.booking.requests import do_request_availability
 from caredoor.core.brands.choices import JourneyStage
 from caredoor.core.brands.models import Brand
+from caredoor.core.payments import checkout, pricing
+from caredoor.core.payments.pricing import Quote
 from caredoor.core.scheduling.models import SessionType
 from caredoor.core.specialists.queries import access_public_profile, public_listings_on
 from caredoor.portals.common.access import PortalContext, portal_view
@@ -171,6 +174,20 @@ def book(request: HttpRequest, profile_id: int) -> HttpResponse:
 # --- confirming -------------------------------------------------------------------------------
 
 
+def _quote(patient: Any, brand: Brand, session_type: SessionType, code: str) -> tuple[Quote, str]:
+    """The price as this patient would pay it, and why the voucher does not apply if it
+    does not (the price is then quoted without it)."""
+    try:
+        return pricing.quote(
+            patient=patient, brand=brand, session_type=session_type, voucher_code=code
+        ), ""
+    except ValidationError as exc:
+        if not code:
+            raise
+        plain = pricing.quote(patient=patient, brand=brand, session_type=session_type)
+        return plain, " ".join(exc.messages)
+
+
 @require_http_methods(["GET", "POST"])
 @portal_view(Portal.PATIENT)
 def book_confirm(request: HttpRequest, ctx: PortalContext, profile_id: int) -> HttpResponse:
@@ -197,31 +214,44 @@ def book_confirm(request: HttpRequest, ctx: PortalContext, profile_id: int) -> H
         if gated is not None:
             return gated
     error = ""
+    voucher_error = ""
+    voucher_code = str(data.get("voucher", ""))[:40].strip()
     alternatives: list[Any] = []
     if refusal:
         error = refusal
     elif request.method == "POST":
         try:
-            booking = do_book(
+            booking, _payment = checkout.do_book(
                 patient=request.user,
                 brand=brand,
                 session_type=session_type,
                 start=start,
+                voucher_code=voucher_code,
                 request=request,
             )
         except SlotTaken as taken:
             error = str(taken.message)
             alternatives = taken.alternatives
         except ValidationError as exc:
-            error = " ".join(exc.messages)
+            if exc.code and exc.code.startswith("voucher_"):
+                voucher_error = " ".join(exc.messages)
+            else:
+                error = " ".join(exc.messages)
         else:
+            if booking.status == BookingStatus.PENDING_PAYMENT:
+                return redirect("patient:pay", booking.pk)
             messages.success(request, _("Your session is booked."))
             return redirect("patient:booking", booking.pk)
     elif not show.is_free(session_type, start, now=now):
         error = _("This time is no longer available. Here are the next free times.")
         alternatives = next_free_slots(session_type, now=now)
     # A refused POST says why in its status; a GET of a time gone since is just a page.
+    quote, quote_error = (
+        _quote(request.user, brand, session_type, voucher_code) if not refusal else (None, "")
+    )
     status = 200
+    if request.method == "POST" and voucher_error:
+        status = 400
     if request.method == "POST" and error:
         status = 409 if alternatives else 400
     context = {
@@ -233,6 +263,9 @@ def book_confirm(request: HttpRequest, ctx: PortalContext, profile_id: int) -> H
         "zone_label": show.zone_label(zone_name, start),
         "end_clock": show.clock(start + timedelta(minutes=session_type.duration_minutes), zone),
         "price": sp.price.display,
+        "quote": quote,
+        "voucher_code": voucher_code,
+        "voucher_error": voucher_error or quote_error,
         "policy_lines": show.policy_lines(
             policy.effective(brand, profile_id), start, zone, now=now
         ),

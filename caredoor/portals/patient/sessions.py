@@ -30,7 +30,6 @@ from caredoor.core.booking.access import (
     patient_bookings,
     patient_requests,
 )
-from caredoor.core.booking.actions import do_cancel, do_reschedule
 from caredoor.core.booking.errors import SlotTaken
 from caredoor.core.booking.join import is_joinable, join_window
 from caredoor.core.booking.models import (
@@ -42,10 +41,13 @@ from caredoor.core.booking.models import (
 from caredoor.core.booking.proposals import do_accept_proposal, do_decline_proposal
 from caredoor.core.booking.requests import do_withdraw_request, preferred_windows
 from caredoor.core.brands.choices import JourneyStage
+from caredoor.core.brands.money import format_money
 from caredoor.core.feedback.queries import due_feedback
+from caredoor.core.payments import cancellation, moves
 from caredoor.portals.common.access import PortalContext, portal_view
 from caredoor.portals.patient import booking_display as show
 from caredoor.portals.patient import journey
+from caredoor.portals.patient import payments as patient_money
 from caredoor.portals.patient.booking import zone_form
 from caredoor.portals.patient.booking_forms import CancelForm
 
@@ -183,6 +185,22 @@ def _booking(request: HttpRequest, ctx: PortalContext, booking_id: int) -> Booki
     return access_patient_booking(request.user, ctx.brand, booking_id)  # type: ignore[arg-type]
 
 
+def _refund_text(booking: Booking, now: datetime) -> str:
+    """What cancelling now gives back of what was paid ('' when nothing was paid)."""
+    preview = cancellation.refund_if_patient_cancels(booking, now)
+    if preview is None:
+        return ""
+    refund, paid, currency = preview
+    if refund <= 0:
+        return _("You paid %(paid)s; nothing is refunded if you cancel now.") % {
+            "paid": format_money(paid, currency)
+        }
+    return _("You paid %(paid)s; %(refund)s is refunded to your card.") % {
+        "paid": format_money(paid, currency),
+        "refund": format_money(refund, currency),
+    }
+
+
 def _can_cancel(booking: Booking, now: datetime) -> bool:
     return (
         booking.status in (BookingStatus.CONFIRMED, BookingStatus.PENDING_PAYMENT)
@@ -262,6 +280,9 @@ def booking_detail(request: HttpRequest, ctx: PortalContext, booking_id: int) ->
         if booking.cancelled_at
         else "",
         **_after_and_join(request, booking, zone, now),
+        "payment_section": patient_money.booking_payment(
+            request.user, ctx.brand, booking, zone, now
+        ),
     }
     return render(request, "patient/booking_detail.html", context)
 
@@ -351,7 +372,7 @@ def booking_cancel(request: HttpRequest, ctx: PortalContext, booking_id: int) ->
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            do_cancel(
+            _done, refund = cancellation.do_cancel(
                 booking,
                 by="patient",
                 actor=request.user,
@@ -362,7 +383,13 @@ def booking_cancel(request: HttpRequest, ctx: PortalContext, booking_id: int) ->
             messages.error(request, " ".join(exc.messages))
         else:
             booking.refresh_from_db()
-            if booking.fee_percent:
+            if refund is not None:
+                messages.success(
+                    request,
+                    _("Your session is cancelled. %(amount)s is refunded to your card.")
+                    % {"amount": format_money(refund.amount_minor, refund.payment.currency)},
+                )
+            elif booking.fee_percent:
                 messages.success(
                     request,
                     _(
@@ -388,6 +415,7 @@ def booking_cancel(request: HttpRequest, ctx: PortalContext, booking_id: int) ->
             "zone_label": show.zone_label(zone_name, booking.start),
             "free": free,
             "terms": terms,
+            "refund": _refund_text(booking, now),
             "form": form,
         },
     )
@@ -426,7 +454,7 @@ def booking_reschedule(request: HttpRequest, ctx: PortalContext, booking_id: int
     alternatives: list[Any] = []
     if start is not None and request.method == "POST":
         try:
-            moved = do_reschedule(booking, actor=request.user, start=start, request=request)
+            moved = moves.do_reschedule(booking, actor=request.user, start=start, request=request)
         except SlotTaken as taken:
             error = str(taken.message)
             alternatives = taken.alternatives

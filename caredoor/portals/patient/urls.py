@@ -9,6 +9,9 @@ from caredoor.portals.patient import (
     directory,
     intake,
     matching,
+    packages,
+    pay,
+    payments,
     session_start,
     sessions,
     video_adhoc,
@@ -67,6 +70,36 @@ urlpatterns = [
     path("sessions/<int:booking_id>/accept/", sessions.proposal_accept, name="proposal_accept"),
     path("sessions/<int:booking_id>/decline/", sessions.proposal_decline, name="proposal_decline"),
     path("sessions/<int:booking_id>/cancel/", sessions.booking_cancel, name="booking_cancel"),
+    # paying for a held session (docs/payments.md)
+    path("sessions/<int:booking_id>/pay/", pay.pay, name="pay"),
+    path("sessions/<int:booking_id>/pay/attempt/", pay.pay_attempt, name="pay_attempt"),
+    path("sessions/<int:booking_id>/pay/status/", pay.pay_status, name="pay_status"),
+    path("sessions/<int:booking_id>/pay/voucher/", pay.pay_voucher, name="pay_voucher"),
+    # packages of sessions (docs/payments.md, "Packages")
+    path("specialists/<int:profile_id>/packages/", packages.package_list, name="packages"),
+    path(
+        "specialists/<int:profile_id>/packages/<int:offer_id>/buy/",
+        packages.package_buy,
+        name="package_buy",
+    ),
+    path("packages/<int:purchase_id>/pay/", packages.package_pay, name="package_pay"),
+    path(
+        "packages/<int:purchase_id>/pay/attempt/",
+        packages.package_pay_attempt,
+        name="package_pay_attempt",
+    ),
+    path(
+        "packages/<int:purchase_id>/pay/status/",
+        packages.package_pay_status,
+        name="package_pay_status",
+    ),
+    # my payments: transaction history and receipts (docs/payments.md)
+    path("payments/", payments.payments, name="payments"),
+    path(
+        "payments/<int:payment_id>/receipt.pdf",
+        payments.receipt,
+        name="receipt",
+    ),
     path(
         "sessions/<int:booking_id>/move/",
         sessions.booking_reschedule,

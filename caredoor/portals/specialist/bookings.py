@@ -23,14 +23,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.booking import access, proposals, series
 from caredoor.core.booking.actions import (
-    do_cancel,
     do_complete,
     do_mark_no_show,
-    do_reschedule,
 )
 from caredoor.core.booking.errors import SeriesConflicts, SlotTaken
 from caredoor.core.booking.models import Booking, BookingStatus, Origin, RequestStatus
 from caredoor.core.booking.requests import preferred_windows
+from caredoor.core.payments import cancellation, moves
 from caredoor.core.specialists.models import SpecialistProfile
 from caredoor.core.video.settle import do_close_no_show_check
 from caredoor.portals.common.access import PortalContext, portal_view
@@ -271,7 +270,7 @@ def booking_cancel(request: HttpRequest, ctx: PortalContext, booking_id: int) ->
     form = CancelForm(request.POST)
     if form.is_valid():
         try:
-            do_cancel(
+            cancellation.do_cancel(
                 booking,
                 by="specialist",
                 actor=request.user,
@@ -296,7 +295,9 @@ def booking_reschedule(request: HttpRequest, ctx: PortalContext, booking_id: int
     alternatives: list[support.SlotChoice] = []
     if form.is_valid() and form.start is not None:
         try:
-            moved = do_reschedule(booking, actor=request.user, start=form.start, request=request)
+            moved = moves.do_reschedule(
+                booking, actor=request.user, start=form.start, request=request
+            )
         except ValidationError as exc:
             form.add_action_errors(exc)
         except SlotTaken as taken:

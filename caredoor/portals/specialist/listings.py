@@ -17,6 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.choices import PricingMode
 from caredoor.core.brands.models import Brand
+from caredoor.core.payments import connect
+from caredoor.core.payments.models import ConnectAccount
 from caredoor.core.specialists.actions import (
     LISTING_TRANSITIONS,
     do_request_listing,
@@ -154,6 +156,9 @@ def _page(
         "approved": profile.status == ProfileStatus.APPROVED
         or published_version(profile) is not None,
         "statuses": ListingStatus,
+        # Stripe Connect: shown when a listing's sessions are charged to their own account.
+        "needs_connect": connect.needs_connect(profile),
+        "connect_account": ConnectAccount.objects.filter(profile=profile).first(),
     }
     return render(request, "specialist/listings.html", context, status=400 if bound else 200)
 

@@ -11,11 +11,13 @@ from caredoor.portals.specialist import (
     patients,
     preview,
     scheduling,
+    stripe_connect,
     video_adhoc,
     views,
 )
 from caredoor.portals.specialist import consents as consent_views
 from caredoor.portals.specialist import feedback as feedback_views
+from caredoor.portals.specialist import transactions as money_views
 from caredoor.portals.specialist.calendar_feed import calendar_feed
 
 app_name = "specialist"
@@ -40,6 +42,8 @@ urlpatterns = [
     ),
     # listings on the network's brands
     path("listings/", listings.listings, name="listings"),
+    path("stripe/connect/", stripe_connect.connect_start, name="connect_start"),
+    path("stripe/connect/return/", stripe_connect.connect_return, name="connect_return"),
     path(
         "listings/brand/<int:brand_id>/request/", listings.listing_request, name="listing_request"
     ),
@@ -80,6 +84,13 @@ urlpatterns = [
     ),
     # feedback results (aggregates only)
     path("feedback/", feedback_views.feedback, name="feedback"),
+    # the specialist's payments and refunds, and the monthly sales report (CSV, PDF)
+    path("transactions/", money_views.transactions, name="transactions"),
+    path(
+        "transactions/report/<int:year>/<int:month>/<str:fmt>/",
+        money_views.sales_report,
+        name="sales_report",
+    ),
     # the secret calendar subscription (ICS feed)
     path("calendar/subscription/", calendar_feed, name="calendar_feed"),
     # patients: care relationships, one patient's record, private notes
