@@ -755,7 +755,7 @@ def report_pdf(report: MonthlyReport) -> bytes:
         _("Platform fee"),
         _("Your share"),
     ]
-    widths = (26, 17, 22, 27, 30, 30, 16, 21, 20, 21, 21, 26)
+    widths = (26, 17, 22, 32, 28, 27, 16, 21, 20, 21, 21, 26)
     align = ("LEFT",) * 7 + ("RIGHT",) * 5
     pdf.set_font(family, "", 7.5)
     pdf.set_draw_color(190, 196, 204)
