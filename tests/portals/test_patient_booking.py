@@ -455,7 +455,8 @@ def test_a_proposal_that_needs_payment_says_so(world, client_for, session_type):
     response = client.post(f"/sessions/{proposal.pk}/accept/")
     proposal.refresh_from_db()
     assert proposal.status == BookingStatus.PENDING_PAYMENT
-    assert "you will be asked to pay" in text(client.get(response["Location"]))
+    assert response["Location"] == f"/sessions/{proposal.pk}/pay/"
+    assert "Pay now to confirm it" in text(client.get(response["Location"], follow=True))
 
 
 def test_an_expired_proposal_cannot_be_accepted(world, client_for, session_type):

@@ -14,6 +14,7 @@ from caredoor.portals.organization import (
     matching_settings,
     members,
     onboarding,
+    packages,
     payouts,
     relationships,
     specialists,
@@ -71,7 +72,7 @@ urlpatterns = [
         name="feedback_comments",
     ),
     path("brands/<int:brand_id>/feedback/", feedback_views.brand_settings, name="brand_feedback"),
-    # money (the network operator's): finances, payouts, vouchers (docs/payments.md)
+    # money (the network operator's): finances, payouts, vouchers, packages (docs/payments.md)
     path("finances/", finances.overview, name="finances"),
     path("finances/payments/<int:payment_id>/", finances.payment_detail, name="finance_payment"),
     path(
@@ -87,6 +88,11 @@ urlpatterns = [
     path("vouchers/", vouchers.voucher_list, name="vouchers"),
     path("vouchers/brands/<int:brand_id>/new/", vouchers.voucher_create, name="voucher_new"),
     path("vouchers/<int:voucher_id>/end/", vouchers.voucher_end, name="voucher_end"),
+    path("packages/", packages.offer_list, name="packages"),
+    path("packages/brands/<int:brand_id>/new/", packages.offer_create, name="package_new"),
+    path("packages/<int:offer_id>/", packages.offer_edit, name="package_edit"),
+    path("packages/<int:offer_id>/retire/", packages.offer_retire, name="package_retire"),
+    path("packages/<int:offer_id>/offer-again/", packages.offer_again, name="package_again"),
     # assisted scheduling: patients' requests waiting for a specialist
     path("assisted/", assisted.queue, name="assisted"),
     path("assisted/<int:request_id>/", assisted.detail, name="assisted_detail"),

@@ -3,7 +3,8 @@ totals per currency), each payment's receipt as a PDF, and the payment section o
 booking's page (what is due, or what was paid and refunded).
 
 Every payment is read through ``caredoor.core.payments.access`` (the patient's own paid
-payments on the brand they are on): anything else answers 404. Nothing here writes.
+payments on the brand they are on): anything else answers 404. The only write is the
+audit event of a receipt download (``core.payments.downloads``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from caredoor.core.booking.models import Booking, BookingStatus
 from caredoor.core.brands.money import format_money
 from caredoor.core.compliance.uploads import content_disposition
 from caredoor.core.payments import receipts
+from caredoor.core.payments.downloads import do_record_receipt_download
 from caredoor.core.payments.access import access_patient_payment, patient_payments
 from caredoor.core.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from caredoor.core.specialists.queries import public_name
@@ -214,6 +216,7 @@ def payments(request: HttpRequest, ctx: PortalContext) -> HttpResponse:
 def receipt(request: HttpRequest, ctx: PortalContext, payment_id: int) -> HttpResponse:
     payment = access_patient_payment(request.user, ctx.brand, payment_id)  # type: ignore[arg-type]
     data = receipts.receipt_pdf(payment)
+    do_record_receipt_download(payment, request.user, role=ctx.role, request=request)
     response = HttpResponse(data, content_type="application/pdf")
     response["Content-Length"] = str(len(data))
     response["Content-Disposition"] = content_disposition(receipts.filename(payment), inline=False)

@@ -335,13 +335,8 @@ def proposal_accept(request: HttpRequest, ctx: PortalContext, booking_id: int) -
         messages.error(request, " ".join(exc.messages))
         return _back(request, booking)
     if booking.status == BookingStatus.PENDING_PAYMENT:
-        messages.success(
-            request,
-            _(
-                "You accepted the session. Payment is needed to confirm it: you will be "
-                "asked to pay."
-            ),
-        )
+        messages.success(request, _("You accepted the session. Pay now to confirm it."))
+        return redirect("patient:pay", booking.pk)
     else:
         messages.success(request, _("You accepted the session. It is confirmed."))
     return redirect("patient:booking", booking.pk)

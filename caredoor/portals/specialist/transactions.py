@@ -3,7 +3,8 @@ site), and the month's sales report as CSV or PDF for bookkeeping.
 
 Reads only, through ``core.payments.reports`` over the specialist's own profile in the
 network of the site they are on: the rows are theirs by construction (payments allocated
-to that profile), so there is no object in the address to refuse.
+to that profile), so there is no object in the address to refuse. Each report download is
+audited (``core.payments.downloads``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.views.decorators.http import require_GET
 from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.models import Brand
 from caredoor.core.payments import reports
+from caredoor.core.payments.downloads import do_record_report_download
 from caredoor.core.payments.reports import Month
 from caredoor.core.specialists.models import SpecialistProfile
 from caredoor.core.specialists.queries import own_profile
@@ -133,6 +135,16 @@ def sales_report(
         response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     else:
         response = HttpResponse(reports.report_pdf(report), content_type="application/pdf")
+    do_record_report_download(
+        profile,
+        request.user,
+        role=ctx.role,
+        brand=ctx.brand,
+        month=period.key,
+        fmt=fmt,
+        rows=len(report.rows),
+        request=request,
+    )
     response["Content-Disposition"] = f'attachment; filename="{report.filename(fmt)}"'
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
