@@ -4,7 +4,8 @@ Clean after real payments and refunds (including more refunds than Stripe lists 
 page); then each kind of damage is listed by payment and receipt, with ours and Stripe's
 figures, and the command exits with status 1: a refund made at Stripe that we never
 recorded, a payment marked paid here whose intent failed at Stripe, a payment the ledger
-has and Stripe does not know, an amount that differs, and Stripe out of reach.
+has and Stripe does not know, an amount that differs, a succeeded intent no payment
+records (a second charge), and Stripe out of reach.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def run(*args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def paid_world(world, localstripe):
     """Real payments on world.a's brand: paid, paid after a decline, one refunded in part,
-    one refunded in eleven parts, one waiting for 3-D Secure, one a voucher made free."""
+    one refunded in eleven parts, one waiting for 3-D Secure, one a voucher made free.
+    localstripe lives for the whole session: its store is emptied first, so it holds this
+    world's intents only, as a fresh Stripe account would."""
+    localstripe.flush()
     brand, _profile, session_type = priced(world.a)
     made = {}
     _b, made["plain"] = book_held(world.a, session_type, hour=9)
@@ -110,7 +114,9 @@ def test_each_kind_of_damage_is_listed(world, localstripe, paid_world, settings)
         checkout.settle(waiting, timezone.now())
     waiting.refresh_from_db()
 
-    # 3. A payment the ledger has and Stripe does not know.
+    # 3. A payment the ledger has and Stripe does not know (whose real intent is then
+    #    a stray: Stripe has money for it that no payment records).
+    real_intent = refunded.intent_id
     Payment.objects.filter(pk=refunded.pk).update(intent_id="pi_madeup")
 
     # 4. An amount that differs from what Stripe received.
@@ -119,7 +125,7 @@ def test_each_kind_of_damage_is_listed(world, localstripe, paid_world, settings)
 
     status, out, error = run()
     assert status == 1
-    assert error == "Checked 6 payments: 6 mismatches in 4 payments."
+    assert error == "Checked 6 payments: 7 mismatches in 4 payments."
     assert out.strip().splitlines() == [
         f"payment {plain.pk} ({plain.receipt_number}): refunded: ours 0.00 EUR, Stripe 20.00 EUR",
         f"payment {plain.pk} ({plain.receipt_number}): ledger: ours 90.00 EUR cash, "
@@ -132,18 +138,23 @@ def test_each_kind_of_damage_is_listed(world, localstripe, paid_world, settings)
         "Stripe requires_payment_method",
         f"payment {waiting.pk} ({waiting.receipt_number}): ledger: ours 90.00 EUR cash, "
         "Stripe 0.00 EUR implied",
+        f"payment {refunded.pk} ({refunded.receipt_number}): stray: ours pi_madeup, "
+        f"succeeded, Stripe {real_intent} succeeded, 90.00 EUR",
     ]
 
 
 def test_a_ledger_payment_without_an_intent_is_listed(world, localstripe, paid_world):
     plain = paid_world["plain"]
+    real_intent = plain.intent_id
     Payment.objects.filter(pk=plain.pk).update(intent_id="")
     status, out, _error = run()
     assert status == 1
-    assert out.strip() == (
+    assert out.strip().splitlines() == [
         f"payment {plain.pk} ({plain.receipt_number}): unknown: ours in the ledger "
-        "(90.00 EUR cash), Stripe no PaymentIntent"
-    )
+        "(90.00 EUR cash), Stripe no PaymentIntent",
+        f"payment {plain.pk} ({plain.receipt_number}): stray: ours no intent, succeeded, "
+        f"Stripe {real_intent} succeeded, 90.00 EUR",
+    ]
 
 
 def test_brand_and_since_narrow_the_run(world, localstripe, paid_world):
@@ -175,13 +186,46 @@ def test_stripe_out_of_reach_is_not_clean(world, localstripe, settings):
     settings.PAYMENTS = {**settings.PAYMENTS, "api_base": f"http://127.0.0.1:{free_port()}"}
     status, out, _error = run()
     assert status == 1
-    assert out.strip() == (
+    assert out.strip().splitlines() == [
         f"payment {payment.pk} ({payment.receipt_number}): unreadable: ours "
-        f"{payment.intent_id}, Stripe APIConnectionError"
-    )
+        f"{payment.intent_id}, Stripe APIConnectionError",
+        "Stripe's list of PaymentIntents: unreadable: APIConnectionError",
+    ]
 
 
 def test_without_stripe_keys_the_command_says_so(settings, db):
     settings.PAYMENTS = {**settings.PAYMENTS, "secret_key": ""}
     with pytest.raises(CommandError, match="STRIPE_SECRET_KEY"):
         call_command("reconcile_payments")
+
+
+def test_a_second_charge_for_a_paid_payment_is_listed(world, localstripe, paid_world):
+    """A succeeded intent that names our payment but that the payment does not record (a
+    retry whose answer was lost, a second charge) is money Stripe took that we do not know."""
+    plain = paid_world["plain"]
+    second = stripe_api.create_intent(plain, localstripe.card(), attempt=99)
+    assert second["status"] == "succeeded" and second["id"] != plain.intent_id
+    status, out, error = run()
+    assert status == 1
+    assert error == "Checked 6 payments: 1 mismatches in 1 payments."
+    assert out.strip() == (
+        f"payment {plain.pk} ({plain.receipt_number}): stray: ours {plain.intent_id}, "
+        f"succeeded, Stripe {second['id']} succeeded, 90.00 EUR"
+    )
+    # Only this brand's and this day's intents are listed.
+    assert run("--brand", world.b.brand.slug)[0] == 0
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    assert run("--since", tomorrow)[0] == 0
+
+
+def test_another_installations_intents_are_left_alone(world, localstripe, paid_world):
+    """An intent whose metadata names a payment this database does not have (or has under
+    another brand) comes from another installation sharing the account."""
+    plain = paid_world["plain"]
+    params = stripe_api.intent_params(plain, localstripe.card())
+    for metadata in (
+        {"payment": "987654", "brand": plain.brand.slug},
+        {"payment": str(plain.pk), "brand": "some-other-brand"},
+    ):
+        stripe_api.client().v1.payment_intents.create(params={**params, "metadata": metadata})
+    assert run()[0] == 0

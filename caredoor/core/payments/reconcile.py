@@ -12,6 +12,11 @@ difference is listed:
   (Stripe Connect) less the specialist's part, which went to their own account;
 * ``unknown``: the ledger has a payment Stripe does not know (no intent, or an intent
   Stripe cannot find);
+* ``stray``: Stripe holds a succeeded PaymentIntent that one of our payments started (its
+  metadata names the payment and its brand) but that no payment records: a second charge
+  for one payment, or one whose answer never reached us. Intents naming no payment of
+  ours (another installation on the same account) are left alone. Stripe's intents are
+  listed in full and filtered here by brand and day (localstripe takes no filter);
 * ``unreadable``: Stripe could not be asked (the run is then not clean either).
 
 Nothing is written, here or at Stripe. ``manage.py reconcile_payments`` prints the list.
@@ -47,11 +52,13 @@ from caredoor.core.payments.models import (
 class Mismatch:
     payment_id: int
     receipt: str
-    what: str  # status, currency, amount, refunded, ledger, unknown, unreadable
+    what: str  # status, currency, amount, refunded, ledger, unknown, stray, unreadable
     ours: str
     stripe: str
 
     def line(self) -> str:
+        if not self.payment_id:  # about the account, not one payment
+            return f"Stripe's {self.ours}: {self.what}: {self.stripe}"
         receipt = self.receipt or "no receipt"
         return (
             f"payment {self.payment_id} ({receipt}): {self.what}: "
@@ -86,7 +93,42 @@ def reconcile(*, brand: Brand | None = None, since: date | None = None) -> Repor
     for payment in payments(brand, since).iterator(chunk_size=200):
         report.checked += 1
         report.mismatches.extend(compare(payment))
+    report.mismatches.extend(stray_intents(brand, since))
     return report
+
+
+def stray_intents(brand: Brand | None = None, since: date | None = None) -> Iterator[Mismatch]:
+    """Succeeded intents that name one of our payments in their metadata but that no payment
+    records as its intent (see the module's ``stray``)."""
+    recorded = set(Payment.objects.exclude(intent_id="").values_list("intent_id", flat=True))
+    start = (
+        datetime.combine(since, time.min, tzinfo=timezone.get_current_timezone()).timestamp()
+        if since is not None
+        else None
+    )
+    try:
+        for intent in stripe_api.list_intents():
+            metadata = intent.get("metadata") or {}
+            pk = str(metadata.get("payment") or "")
+            if not pk.isdigit() or intent["id"] in recorded or intent["status"] != "succeeded":
+                continue
+            if brand is not None and metadata.get("brand") != brand.slug:
+                continue
+            if start is not None and int(intent.get("created") or 0) < start:
+                continue
+            payment = (
+                Payment.objects.filter(pk=int(pk), brand__slug=metadata.get("brand"))
+                .select_related("brand")
+                .first()
+            )
+            if payment is None:  # another installation's intent on a shared account
+                continue
+            currency = str(intent.get("currency") or "").upper()
+            stripe_side = f"{intent['id']} succeeded, {format_money(received_of(intent), currency)}"
+            ours = f"{payment.intent_id or 'no intent'}, {payment.status}"
+            yield Mismatch(payment.pk, payment.receipt_number, "stray", ours, stripe_side)
+    except stripe_api.StripeError as error:
+        yield Mismatch(0, "", "unreadable", "list of PaymentIntents", type(error).__name__)
 
 
 def compare(payment: Payment) -> Iterator[Mismatch]:

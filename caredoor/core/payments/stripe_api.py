@@ -8,6 +8,7 @@ making a second payment or refund.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import stripe
@@ -156,6 +157,14 @@ def list_refunds(intent_id: str) -> list[Any]:
     """Every refund of the intent (all pages: Stripe answers ten at a time by default)."""
     answer = client().v1.refunds.list(params={"payment_intent": intent_id, "limit": 100})
     return [plain(refund) for refund in answer.auto_paging_iter()]
+
+
+def list_intents() -> Iterator[dict[str, Any]]:
+    """Every PaymentIntent of the account, page by page (newest first at Stripe). Stripe can
+    filter by ``created``; localstripe refuses any filter, so callers filter themselves."""
+    answer = client().v1.payment_intents.list(params={"limit": 100})
+    for intent in answer.auto_paging_iter():
+        yield plain(intent)
 
 
 def construct_event(payload: bytes, signature: str) -> Any:

@@ -16,7 +16,8 @@ def day(value: str) -> date:
 class Command(BaseCommand):
     help = (
         "Compare every payment (and the ledger) with Stripe: status, amount received, "
-        "refunds, the ledger's cash, and payments Stripe does not know. Prints one line per "
+        "refunds, the ledger's cash, payments Stripe does not know and succeeded intents no "
+        "payment records (a second charge). Prints one line per "
         "mismatch and a summary; exits with status 1 when anything differs. Reads only."
     )
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
         report = reconcile.reconcile(brand=brand, since=options["since"])
         for mismatch in report.mismatches:
             self.stdout.write(mismatch.line())
-        payments = {m.payment_id for m in report.mismatches}
+        payments = {m.payment_id for m in report.mismatches if m.payment_id}
         summary = (
             f"Checked {report.checked} payments: {len(report.mismatches)} mismatches "
             f"in {len(payments)} payments."
