@@ -199,12 +199,15 @@ def test_without_stripe_keys_the_command_says_so(settings, db):
         call_command("reconcile_payments")
 
 
-def test_a_second_charge_for_a_paid_payment_is_listed(world, localstripe, paid_world):
+def test_a_second_charge_for_a_paid_payment_is_listed(world, localstripe, paid_world, caplog):
     """A succeeded intent that names our payment but that the payment does not record (a
     retry whose answer was lost, a second charge) is money Stripe took that we do not know."""
     plain = paid_world["plain"]
     second = stripe_api.create_intent(plain, localstripe.card(), attempt=99)
     assert second["status"] == "succeeded" and second["id"] != plain.intent_id
+    # Its webhook changes nothing on the paid payment, and says so in the log.
+    assert checkout.apply_intent(plain, second).intent_id == plain.intent_id
+    assert f"a second intent {second['id']} succeeded" in caplog.text
     status, out, error = run()
     assert status == 1
     assert error == "Checked 6 payments: 1 mismatches in 1 payments."

@@ -31,7 +31,7 @@ from caredoor.core.booking import actions as booking_actions
 from caredoor.core.booking.models import Booking, BookingStatus
 from caredoor.core.brands.models import Brand
 from caredoor.core.compliance import audit
-from caredoor.core.payments import packages, posting, pricing, refunds, stripe_api
+from caredoor.core.payments import emails, packages, posting, pricing, refunds, stripe_api
 from caredoor.core.payments.models import Billing, ConnectAccount, Payment, PaymentStatus
 from caredoor.core.payments.pricing import Quote
 from caredoor.core.scheduling.models import SessionType
@@ -100,6 +100,7 @@ def settle(payment: Payment, at: datetime) -> None:
     )
     if not packages.settle(payment, at):  # a package: prepaid, and the package is active
         posting.post_payment(payment)
+    emails.payment_succeeded(payment)  # the patient's email, once, after commit
 
 
 def do_book(
@@ -331,6 +332,9 @@ def apply_intent(payment: Payment, intent: Any) -> Payment:
             .get(pk=payment.pk)
         )
         if current.status == PaymentStatus.SUCCEEDED:
+            if status == "succeeded" and intent["id"] != current.intent_id:
+                # Money Stripe took twice for one payment: reconcile_payments lists it (stray).
+                log.error("payment %s: a second intent %s succeeded", current.pk, intent["id"])
             return current
         latest = not current.intent_id or current.intent_id == intent["id"]
         if status == "succeeded":
