@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from caredoor.core.booking.models import Booking, BookingStatus
 from caredoor.core.compliance import audit
-from caredoor.core.payments import packages, posting, stripe_api
+from caredoor.core.payments import emails, packages, posting, stripe_api
 from caredoor.core.payments.models import (
     Payment,
     PaymentStatus,
@@ -137,6 +137,7 @@ def apply_refund(refund: Refund, answer: Any) -> Refund:
             current.succeeded_at = timezone.now()
             current.save(update_fields=["status", "succeeded_at", "refund_id"])
             posting.post_refund(current)
+            emails.refund_succeeded(current)  # the patient's email, once, after commit
         elif status in ("failed", "canceled"):
             current.status = RefundStatus.FAILED
             current.save(update_fields=["status", "refund_id"])

@@ -26,8 +26,8 @@ from caredoor.core.booking.models import Booking, BookingStatus
 from caredoor.core.brands.money import format_money
 from caredoor.core.compliance.uploads import content_disposition
 from caredoor.core.payments import receipts
-from caredoor.core.payments.downloads import do_record_receipt_download
 from caredoor.core.payments.access import access_patient_payment, patient_payments
+from caredoor.core.payments.downloads import do_record_receipt_download
 from caredoor.core.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from caredoor.core.specialists.queries import public_name
 from caredoor.portals.common.access import PortalContext, portal_view
