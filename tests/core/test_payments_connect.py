@@ -154,6 +154,14 @@ class Recorder:
             }
         if seen.method == "GET" and parts[:2] == ["v1", "payment_intents"] and len(parts) == 3:
             return (200, self.intents[parts[2]]) if parts[2] in self.intents else missing(seen)
+        if seen.method == "GET" and seen.path == "/v1/payment_intents":  # one page, newest first
+            data = list(reversed(self.intents.values()))
+            return 200, {
+                "object": "list",
+                "url": "/v1/payment_intents",
+                "has_more": False,
+                "data": data,
+            }
         if seen.method == "GET" and seen.path == "/v1/refunds":
             data = [
                 r
