@@ -55,6 +55,7 @@ NAV: dict[str, list[tuple[str, str, str | None]]] = {
         (_("Finances"), "organization:finances", Capability.VIEW_FINANCES),
         (_("Payouts"), "organization:payouts", Capability.MANAGE_PAYOUTS),
         (_("Vouchers"), "organization:vouchers", Capability.MANAGE_VOUCHERS),
+        (_("Packages"), "organization:packages", Capability.MANAGE_PACKAGES),
         (_("People"), "organization:members", Capability.VIEW_MEMBERS),
         (_("Audit trail"), "organization:audit", Capability.VIEW_AUDIT),
         (_("Messages"), "organization:messages", Capability.MESSAGE_PEOPLE),
@@ -100,4 +101,5 @@ NAV_FOR: dict[str, Callable[[Any], bool]] = {
     "organization:finances": holds_money,
     "organization:payouts": holds_money,
     "organization:vouchers": holds_money,
+    "organization:packages": holds_money,
 }

@@ -92,6 +92,7 @@ class Capability(models.TextChoices):
     REFUND_PAYMENTS = "payments.refund", _("Refund payments")
     MANAGE_PAYOUTS = "payouts.manage", _("Run payouts to specialists and mark them paid")
     MANAGE_VOUCHERS = "vouchers.manage", _("Create and end voucher codes")
+    MANAGE_PACKAGES = "packages.manage", _("Set up, change and retire package offers")
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -115,6 +116,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Capability.REFUND_PAYMENTS: frozenset({Role.OPERATOR, Role.FINANCE}),
     Capability.MANAGE_PAYOUTS: frozenset({Role.OPERATOR, Role.FINANCE}),
     Capability.MANAGE_VOUCHERS: frozenset({Role.OPERATOR}),
+    Capability.MANAGE_PACKAGES: frozenset({Role.OPERATOR, Role.FINANCE}),
 }
 
 # Roles an inviter may hand out, by the inviter's role.

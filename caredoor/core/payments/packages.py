@@ -174,6 +174,16 @@ def do_buy(
         else brand.commission_percent
     )
     with transaction.atomic():
+        # The offer as it stands now, locked: it may have been retired (or its terms
+        # changed while nobody had bought it) since the page showed it
+        # (``package_offers``).
+        offer = PackageOffer.objects.select_for_update().get(pk=offer.pk)
+        if (
+            not offer.is_active
+            or offer.currency != brand.currency
+            or offer.profile_id != listing.profile_id
+        ):
+            raise ValidationError(_("This package is not on offer."), code="package_unavailable")
         open_one = (
             PackagePurchase.objects.select_for_update()
             .filter(
