@@ -96,6 +96,19 @@ def message_notice_batch():
 
 
 @pytest.fixture(autouse=True)
+def no_stray_stripe(settings):
+    """Outside production the payment code defaults to localstripe on localhost:8420, where
+    a running demo (make run) may listen: a test talks only to the Stripe it starts itself
+    (the ``localstripe`` fixtures), never to the demo's. Port 1 refuses at once."""
+    nowhere = "http://127.0.0.1:1"
+    settings.PAYMENTS = {
+        **settings.PAYMENTS,
+        "api_base": nowhere,
+        "js_url": f"{nowhere}/js.stripe.com/v3/",
+    }
+
+
+@pytest.fixture(autouse=True)
 def media(settings, tmp_path):
     """Every test stores uploads in a folder of its own (tests may ask for its path)."""
     settings.MEDIA_ROOT = tmp_path / "media"
