@@ -23,14 +23,13 @@ message or a reason for cancelling.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Literal
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from caredoor.core.accounts.policy import Portal
@@ -43,10 +42,8 @@ from caredoor.core.booking.models import (
 from caredoor.core.messaging import events as thread_events
 from caredoor.core.notifications import actions as notifications
 from caredoor.core.notifications.links import portal_path
-from caredoor.core.notifications.models import Delivery, DeliveryState
+from caredoor.core.notifications.models import Delivery
 from caredoor.core.specialists.queries import public_name
-
-log = logging.getLogger("caredoor.notifications")
 
 Side = Literal["patient", "specialist", "system"]
 
@@ -282,18 +279,7 @@ def retry_notifications(now: datetime | None = None) -> dict[str, str]:
 
 
 def _deliver_row(row: Delivery, now: datetime) -> str:
-    try:
-        message = build(row.payload)
-        if message is None:
-            notifications.drop(row.key)
-            return DeliveryState.DROPPED
-        return notifications.send(message, key=row.key, payload=row.payload, now=now)
-    except Exception:
-        log.exception("notification %s could not be built", row.key)
-        Delivery.objects.filter(pk=row.pk).exclude(state=DeliveryState.SENT).update(
-            state=DeliveryState.FAILED, claimed_at=now, attempts=F("attempts") + 1
-        )
-        return DeliveryState.FAILED
+    return notifications.deliver_row(row, lambda r: build(r.payload), now)
 
 
 def build(payload: dict[str, Any]) -> notifications.Message | None:

@@ -198,6 +198,25 @@ def may_take_over(row: Delivery, now: datetime) -> bool:
     return False  # sent or dropped
 
 
+def deliver_row(row: Delivery, build: Callable[[Delivery], Message | None], now: datetime) -> str:
+    """Send one outbox row as the message ``build`` makes of it now; returns its new state.
+    ``build`` answers None when what the row announces is no longer true: the row is
+    dropped. Never raises: a message that cannot even be built counts as a failed attempt
+    (the sweepers try again while attempts remain)."""
+    try:
+        message = build(row)
+        if message is None:
+            drop(row.key)
+            return State.DROPPED
+        return send(message, key=row.key, payload=row.payload, now=now)
+    except Exception:
+        log.exception("outbox row %s could not be built", row.key)
+        Delivery.objects.filter(pk=row.pk).exclude(state=State.SENT).update(
+            state=State.FAILED, claimed_at=now, attempts=F("attempts") + 1
+        )
+        return State.FAILED
+
+
 def drop(key: str) -> None:
     """The message is no longer true (the booking changed again before it went out)."""
     Delivery.objects.filter(key=key).exclude(state=State.SENT).update(state=State.DROPPED)

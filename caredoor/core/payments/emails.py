@@ -29,7 +29,6 @@ in-app notification: the Payments page lists the same.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,7 +36,6 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -45,10 +43,8 @@ from caredoor.core.accounts.policy import Portal
 from caredoor.core.brands.models import Brand
 from caredoor.core.brands.money import format_money
 from caredoor.core.notifications import actions as notifications
-from caredoor.core.notifications.models import Delivery, DeliveryState
+from caredoor.core.notifications.models import Delivery
 from caredoor.core.payments.models import Payment, PaymentStatus, Refund, RefundStatus
-
-log = logging.getLogger("caredoor.notifications")
 
 PREFIX = "payments:"
 PAID = "payment.succeeded"  # the Delivery kind of a payment's email
@@ -124,18 +120,7 @@ def retry(now: datetime | None = None) -> dict[str, str]:
 
 
 def _deliver_row(row: Delivery, now: datetime) -> str:
-    try:
-        message = build(row.kind, row.payload)
-        if message is None:
-            notifications.drop(row.key)
-            return DeliveryState.DROPPED
-        return notifications.send(message, key=row.key, payload=row.payload, now=now)
-    except Exception:
-        log.exception("payment email %s could not be built", row.key)
-        Delivery.objects.filter(pk=row.pk).exclude(state=DeliveryState.SENT).update(
-            state=DeliveryState.FAILED, claimed_at=now, attempts=F("attempts") + 1
-        )
-        return DeliveryState.FAILED
+    return notifications.deliver_row(row, lambda r: build(r.kind, r.payload), now)
 
 
 def build(kind: str, payload: dict[str, Any]) -> notifications.Message | None:
