@@ -23,6 +23,8 @@ from caredoor.core.payments.models import (
     PaymentStatus,
     RefundReason,
 )
+from caredoor.core.specialists.choices import ListingStatus
+from caredoor.core.specialists.models import Listing
 from tests import factories
 from tests.booking_helpers import local
 from tests.payments_helpers import PRICE, pay, priced
@@ -247,7 +249,12 @@ def test_an_offer_elsewhere_or_inactive_cannot_be_bought(world, localstripe):
     offer.save()
     with pytest.raises(ValidationError):
         packages.do_buy(offer, patient=world.b.patient, brand=world.b.brand)
+    # A specialist hidden from the brand (not approved there) sells no packages either.
+    Listing.objects.filter(brand=brand, profile=profile).update(status=ListingStatus.HIDDEN)
+    with pytest.raises(ValidationError, match="not on offer"):
+        packages.do_buy(offer, patient=world.a.patient, brand=brand)
     assert not PackagePurchase.objects.exists()
+    assert not Payment.objects.exists()
 
 
 def test_the_admin_only_shows_offers_and_purchases(world):

@@ -17,7 +17,6 @@ is wrong) and is audited in its transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -29,7 +28,6 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from caredoor.core.accounts.models import Membership
-from caredoor.core.brands.choices import Module
 from caredoor.core.brands.models import Brand
 from caredoor.core.brands.money import exponent
 from caredoor.core.compliance import audit
@@ -121,38 +119,6 @@ def sells_packages(brand: Brand, listing: Listing) -> bool:
     return listing.status != ListingStatus.REMOVED and (
         billing_for(brand, listing) == Billing.PLATFORM
     )
-
-
-@dataclass(frozen=True)
-class Availability:
-    """Whether patients can buy an offer now, and if not, why (for the operator)."""
-
-    on_sale: bool
-    reason: str
-
-
-def availability(offer: PackageOffer, listing: Listing | None) -> Availability:
-    """The patient side's rule (``packages.offers_for`` / ``do_buy``) read for one offer:
-    active, in the brand's currency, the brand takes payments, the specialist approved and
-    listed here and billed by the platform."""
-    brand = offer.brand
-    if not offer.is_active:
-        return Availability(False, _("Retired: patients can no longer buy it."))
-    if offer.currency != brand.currency:
-        return Availability(
-            False,
-            _("Priced in %(old)s; the brand now takes %(new)s.")
-            % {"old": offer.currency, "new": brand.currency},
-        )
-    if not brand.has_module(Module.PAYMENTS):
-        return Availability(False, _("The brand does not take payments."))
-    if listing is None or listing.status != ListingStatus.APPROVED:
-        return Availability(False, _("The specialist is not listed on this brand."))
-    if billing_for(brand, listing) != Billing.PLATFORM:
-        return Availability(
-            False, _("The specialist bills patients through their own Stripe account.")
-        )
-    return Availability(True, "")
 
 
 def max_price_minor(currency: str) -> int:

@@ -29,6 +29,7 @@ prepaid still holds for it) and ends the package.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -59,6 +60,7 @@ from caredoor.core.payments.models import (
     TxnKind,
 )
 from caredoor.core.payments.pricing import billing_for, percent_of
+from caredoor.core.specialists.choices import ListingStatus
 from caredoor.core.specialists.models import Listing
 
 USE_KINDS = (TxnKind.PACKAGE_USE, TxnKind.PACKAGE_RETURN)
@@ -73,6 +75,43 @@ def offers_for(brand: Brand, profile_id: int) -> list[PackageOffer]:
             brand=brand, profile_id=profile_id, is_active=True, currency=brand.currency
         )
     )
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether patients can buy an offer now; if not, why (``code`` for the checkout's
+    message, ``reason`` for the operator's Packages page)."""
+
+    on_sale: bool
+    code: str = ""
+    reason: str = ""
+
+
+def availability(offer: PackageOffer, listing: Listing | None) -> Availability:
+    """The one rule for selling ``offer`` (``do_buy`` and the operator's page): active, in
+    the brand's currency, the brand takes payments, the specialist approved and listed here
+    (``listing``) and billed by the platform."""
+    brand = offer.brand
+    if not offer.is_active:
+        return Availability(False, "retired", _("Retired: patients can no longer buy it."))
+    if offer.currency != brand.currency:
+        return Availability(
+            False,
+            "currency",
+            _("Priced in %(old)s; the brand now takes %(new)s.")
+            % {"old": offer.currency, "new": brand.currency},
+        )
+    if not brand.has_module(Module.PAYMENTS):
+        return Availability(False, "no_payments", _("The brand does not take payments."))
+    if listing is None or listing.status != ListingStatus.APPROVED:
+        return Availability(False, "not_listed", _("The specialist is not listed on this brand."))
+    if billing_for(brand, listing) != Billing.PLATFORM:
+        return Availability(
+            False,
+            "billing",
+            _("The specialist bills patients through their own Stripe account."),
+        )
+    return Availability(True)
 
 
 def purchases_of(patient: Any, brand: Brand, profile_id: int | None = None) -> list[Any]:
@@ -150,40 +189,39 @@ def do_buy(
     """A pending purchase of ``offer`` and its payment (the patient pays on the package's pay
     page). An unpaid purchase of the same offer is reused. Raises ValidationError when the
     offer is not on sale here or card payments are not available; nothing is written then."""
-    if (
-        offer.brand_id != brand.pk
-        or not offer.is_active
-        or offer.currency != brand.currency
-        or not brand.has_module(Module.PAYMENTS)
-    ):
-        raise ValidationError(_("This package is not on offer."), code="package_unavailable")
-    if not stripe_api.config()["secret_key"]:
-        raise ValidationError(
-            _("Card payments are not available on this service right now."), code="payments_off"
-        )
-    listing = Listing.objects.filter(brand=brand, profile_id=offer.profile_id).first()
-    if listing is None:
-        raise ValidationError(_("This package is not on offer."), code="package_unavailable")
-    if billing_for(brand, listing) != Billing.PLATFORM:
-        raise ValidationError(
-            _("Packages are not available for this specialist."), code="package_unavailable"
-        )
-    percent = (
-        listing.commission_percent
-        if listing.commission_percent is not None
-        else brand.commission_percent
-    )
     with transaction.atomic():
         # The offer as it stands now, locked: it may have been retired (or its terms
-        # changed while nobody had bought it) since the page showed it
-        # (``package_offers``).
-        offer = PackageOffer.objects.select_for_update().get(pk=offer.pk)
-        if (
-            not offer.is_active
-            or offer.currency != brand.currency
-            or offer.profile_id != listing.profile_id
-        ):
+        # changed while nobody had bought it) since the page showed it (``package_offers``).
+        locked = (
+            PackageOffer.objects.select_for_update(of=("self",))
+            .select_related("brand")
+            .filter(pk=offer.pk, brand=brand)
+            .first()
+        )
+        listing = (
+            Listing.objects.filter(brand=brand, profile_id=locked.profile_id).first()
+            if locked is not None
+            else None
+        )
+        state = availability(locked, listing) if locked is not None else Availability(False)
+        if state.code == "billing":
+            raise ValidationError(
+                _("Packages are not available for this specialist."), code="package_unavailable"
+            )
+        if not state.on_sale:
             raise ValidationError(_("This package is not on offer."), code="package_unavailable")
+        assert locked is not None and listing is not None
+        offer = locked
+        if not stripe_api.config()["secret_key"]:
+            raise ValidationError(
+                _("Card payments are not available on this service right now."),
+                code="payments_off",
+            )
+        percent = (
+            listing.commission_percent
+            if listing.commission_percent is not None
+            else brand.commission_percent
+        )
         open_one = (
             PackagePurchase.objects.select_for_update()
             .filter(

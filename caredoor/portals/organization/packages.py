@@ -28,6 +28,7 @@ from caredoor.core.brands.choices import Module
 from caredoor.core.brands.models import Brand
 from caredoor.core.brands.money import exponent, to_major
 from caredoor.core.payments import package_offers as offers
+from caredoor.core.payments import packages
 from caredoor.core.payments.access import access_finance_brand, finance_brands
 from caredoor.core.payments.models import PackageOffer
 from caredoor.core.specialists.models import Listing
@@ -184,7 +185,7 @@ def offer_rows(brand: Brand, offer_id: int | None = None) -> list[OfferRow]:
         found = found.filter(pk=offer_id)
     for offer in found:
         offer.brand = brand
-        state = offers.availability(offer, listings.get(offer.profile_id))
+        state = packages.availability(offer, listings.get(offer.profile_id))
         rows.append(
             OfferRow(
                 offer=offer,
